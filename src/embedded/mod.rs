@@ -1,0 +1,1 @@
+//! Embedded S3-compatible store for demos and tests (being written).
