@@ -1,0 +1,271 @@
+//! Lint a policy before it is issued: limits S3 enforces, expirations that cannot work, and
+//! prefixes that match more than they seem to. The server and the CLI both call [`lint`].
+
+use crate::condition::{Condition, Field};
+use crate::policy::{key_prefix, PostPolicyBuilder};
+use std::time::Duration;
+use time::OffsetDateTime;
+
+/// The largest object a browser POST may upload: 5 GiB.
+pub const MAX_POST_SIZE: u64 = 5 * 1024 * 1024 * 1024;
+/// The longest a POST policy or presigned URL may be valid: 7 days.
+pub const MAX_EXPIRY: Duration = Duration::from_secs(7 * 24 * 3600);
+/// S3's limit on the size of the form fields before the file: 20 KB.
+pub const MAX_FIELDS_BYTES: usize = 20 * 1024;
+/// Room taken by the signing fields (algorithm, credential, date, signature) in the form.
+const SIGNING_FIELDS_BYTES: usize = 400;
+
+/// What lint needs to know besides the policy.
+#[derive(Debug, Clone, Copy)]
+pub struct LintContext {
+    /// The instant the policy is issued.
+    pub now: OffsetDateTime,
+    /// When the signing credentials expire, if they do.
+    pub credentials_expire_at: Option<OffsetDateTime>,
+}
+
+impl LintContext {
+    /// A context at `now`, with credentials that do not expire.
+    pub fn new(now: OffsetDateTime) -> Self {
+        Self {
+            now,
+            credentials_expire_at: None,
+        }
+    }
+}
+
+/// How serious a finding is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Severity {
+    /// The policy must not be issued.
+    Error,
+    /// The policy works but probably not as meant.
+    Warning,
+}
+
+/// One lint finding with its reason.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Finding {
+    /// Error or warning.
+    pub severity: Severity,
+    /// What is wrong and what to do about it.
+    pub message: String,
+}
+
+/// All findings for one policy.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Report {
+    /// Findings in the order found.
+    pub findings: Vec<Finding>,
+}
+
+impl Report {
+    fn push(&mut self, severity: Severity, message: String) {
+        self.findings.push(Finding { severity, message });
+    }
+    /// True when the policy must not be issued.
+    pub fn has_errors(&self) -> bool {
+        self.findings.iter().any(|f| f.severity == Severity::Error)
+    }
+    /// The error messages.
+    pub fn errors(&self) -> impl Iterator<Item = &str> {
+        self.of(Severity::Error)
+    }
+    /// The warning messages.
+    pub fn warnings(&self) -> impl Iterator<Item = &str> {
+        self.of(Severity::Warning)
+    }
+    fn of(&self, s: Severity) -> impl Iterator<Item = &str> {
+        self.findings
+            .iter()
+            .filter(move |f| f.severity == s)
+            .map(|f| f.message.as_str())
+    }
+}
+
+/// Lints a policy under construction as of `ctx.now`.
+pub fn lint(p: &PostPolicyBuilder, ctx: &LintContext) -> Report {
+    use Severity::{Error, Warning};
+    let mut r = Report::default();
+    for problem in &p.problems {
+        r.push(Error, problem.to_string());
+    }
+    if p.bucket.is_empty() {
+        r.push(Error, crate::Error::MissingBucket.to_string());
+    }
+    match &p.key {
+        None => r.push(Error, crate::Error::MissingKey.to_string()),
+        Some(key) => {
+            let prefix = key_prefix(key);
+            if prefix.len() != key.len() && !prefix.is_empty() && !prefix.ends_with('/') {
+                r.push(
+                    Warning,
+                    format!(
+                        "key prefix `{prefix}` does not end in `/`, so it also matches keys such as `{prefix}X…`; end it with `/` to confine uploads to one folder"
+                    ),
+                );
+            }
+        }
+    }
+
+    for (i, (f, _)) in p.fields.iter().enumerate() {
+        let dup = p.fields[..i]
+            .iter()
+            .any(|(g, _)| g.name().eq_ignore_ascii_case(f.name()))
+            || (p.key.is_some() && *f == Field::Key);
+        if dup {
+            r.push(
+                Error,
+                crate::Error::DuplicateField(f.name().to_string()).to_string(),
+            );
+        }
+    }
+
+    let mut ranges = 0;
+    for c in &p.conditions {
+        match c {
+            Condition::ContentLengthRange { min, max } => {
+                ranges += 1;
+                if min > max {
+                    r.push(Error, format!("content-length-range has min {min} above max {max}; swap them or lower the minimum"));
+                }
+                if *max > MAX_POST_SIZE {
+                    r.push(Error, format!("content-length-range max {max} bytes is above S3's 5 GiB POST limit; lower it, or use multipart uploads for larger files"));
+                }
+            }
+            Condition::StartsWith(f, prefix) => {
+                if let Some((_, v)) = p.fields.iter().find(|(g, _)| g.name() == f.name()) {
+                    if !v.starts_with(prefix.as_str()) {
+                        r.push(Error, format!("field `{}` is `{v}`, which does not start with `{prefix}` as its own condition demands", f.name()));
+                    }
+                }
+            }
+            Condition::Eq(..) | Condition::EqExplicit(..) => {}
+        }
+    }
+    if ranges > 1 {
+        r.push(
+            Error,
+            "content-length-range is given more than once; give one range".into(),
+        );
+    }
+
+    let expiration = p.expiration(ctx.now);
+    if expiration <= ctx.now {
+        r.push(Error, format!("the policy expires at {expiration}, which is not after now ({}); give a positive expiry", ctx.now));
+    } else if expiration - ctx.now > MAX_EXPIRY {
+        r.push(Error, format!("the policy expires at {expiration}, more than 7 days from now; S3 refuses longer-lived signatures, so shorten the expiry"));
+    }
+    if let Some(creds) = ctx.credentials_expire_at {
+        if expiration > creds {
+            r.push(Error, format!("the policy expires at {expiration}, after the signing credentials do ({creds}); uploads after that would fail, so shorten the expiry or refresh the credentials"));
+        }
+    }
+
+    let fields_bytes: usize = p
+        .fields
+        .iter()
+        .map(|(f, v)| f.name().len() + v.len())
+        .sum::<usize>()
+        + p.key.as_ref().map_or(0, |k| k.len() + 3)
+        + serde_json::to_vec(&p.conditions).map_or(0, |j| j.len() * 4 / 3)
+        + SIGNING_FIELDS_BYTES;
+    if fields_bytes > MAX_FIELDS_BYTES {
+        r.push(Error, format!("the form fields before the file take about {fields_bytes} bytes, above S3's 20 KB limit; shorten metadata, tags or conditions"));
+    }
+    r
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::PostPolicy;
+    use time::macros::datetime;
+
+    const NOW: OffsetDateTime = datetime!(2026-03-14 15:09:26 UTC);
+
+    fn errors(b: PostPolicyBuilder, ctx: LintContext) -> Vec<String> {
+        b.lint(&ctx).errors().map(str::to_string).collect()
+    }
+
+    #[test]
+    fn a_sound_policy_has_no_findings() {
+        let b = PostPolicy::builder("b")
+            .key_prefix("u/42/")
+            .content_length_range(1, 1 << 20);
+        assert_eq!(b.lint(&LintContext::new(NOW)), Report::default());
+    }
+
+    #[test]
+    fn size_limits() {
+        let e = errors(
+            PostPolicy::builder("b")
+                .key("k")
+                .content_length_range(10, 1),
+            LintContext::new(NOW),
+        );
+        assert!(e[0].contains("min 10 above max 1"), "{e:?}");
+        let e = errors(
+            PostPolicy::builder("b")
+                .key("k")
+                .content_length_range(0, MAX_POST_SIZE + 1),
+            LintContext::new(NOW),
+        );
+        assert!(e[0].contains("5 GiB"), "{e:?}");
+    }
+
+    #[test]
+    fn expirations() {
+        let past = PostPolicy::builder("b")
+            .key("k")
+            .expires_at(NOW - Duration::from_secs(1));
+        assert!(errors(past, LintContext::new(NOW))[0].contains("not after now"));
+        let far = PostPolicy::builder("b")
+            .key("k")
+            .expires_in(MAX_EXPIRY + Duration::from_secs(1));
+        assert!(errors(far, LintContext::new(NOW))[0].contains("7 days"));
+        let ok = PostPolicy::builder("b").key("k").expires_in(MAX_EXPIRY);
+        assert!(errors(ok, LintContext::new(NOW)).is_empty());
+        let ctx = LintContext {
+            now: NOW,
+            credentials_expire_at: Some(NOW + Duration::from_secs(60)),
+        };
+        let e = errors(
+            PostPolicy::builder("b")
+                .key("k")
+                .expires_in(Duration::from_secs(600)),
+            ctx,
+        );
+        assert!(e[0].contains("after the signing credentials"), "{e:?}");
+    }
+
+    #[test]
+    fn prefix_without_slash_warns() {
+        let r = PostPolicy::builder("b")
+            .key("user/4${filename}")
+            .lint(&LintContext::new(NOW));
+        assert!(!r.has_errors());
+        assert!(r.warnings().next().unwrap().contains("user/4X"));
+    }
+
+    #[test]
+    fn forbidden_starts_with_and_duplicates_are_errors() {
+        let b = PostPolicy::builder("b")
+            .key("k")
+            .starts_with(Field::StorageClass, "S")
+            .meta("a", "1")
+            .field(Field::parse("X-Amz-Meta-A").unwrap(), "2");
+        let e = errors(b, LintContext::new(NOW));
+        assert_eq!(e.len(), 2, "{e:?}");
+        assert!(e[0].contains("x-amz-storage-class"));
+        assert!(e[1].contains("x-amz-meta-a"));
+    }
+
+    #[test]
+    fn oversized_fields_are_errors() {
+        let b = PostPolicy::builder("b")
+            .key("k")
+            .meta("big", "x".repeat(MAX_FIELDS_BYTES));
+        assert!(errors(b, LintContext::new(NOW))[0].contains("20 KB"));
+    }
+}

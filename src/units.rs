@@ -1,0 +1,141 @@
+//! Human sizes (`5MiB`, `20MB`, `1024`) and durations (`30s`, `15m`, `1h`, `7d`, `90`),
+//! parsed once at the edge, and their readable forms for pages and messages.
+
+use crate::error::{Error, Result};
+use std::time::Duration;
+
+/// Parses a size: plain bytes, or a number with B, KB/MB/GB (powers of 1000) or
+/// KiB/MiB/GiB (powers of 1024). Case-insensitive; fractions like `1.5MiB` are allowed.
+pub fn parse_size(s: &str) -> Result<u64> {
+    let t = s.trim();
+    let split = t
+        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+        .unwrap_or(t.len());
+    let (num, unit) = t.split_at(split);
+    let mult: u64 = match unit.trim().to_ascii_lowercase().as_str() {
+        "" | "b" => 1,
+        "k" | "kb" => 1_000,
+        "m" | "mb" => 1_000_000,
+        "g" | "gb" => 1_000_000_000,
+        "t" | "tb" => 1_000_000_000_000,
+        "kib" => 1 << 10,
+        "mib" => 1 << 20,
+        "gib" => 1 << 30,
+        "tib" => 1 << 40,
+        _ => return Err(bad_size(s)),
+    };
+    if num.is_empty() {
+        return Err(bad_size(s));
+    }
+    if let Ok(n) = num.parse::<u64>() {
+        return n.checked_mul(mult).ok_or_else(|| bad_size(s));
+    }
+    let f: f64 = num.parse().map_err(|_| bad_size(s))?;
+    let v = f * mult as f64;
+    if !v.is_finite() || v < 0.0 || v > u64::MAX as f64 {
+        return Err(bad_size(s));
+    }
+    Ok(v.round() as u64)
+}
+
+fn bad_size(s: &str) -> Error {
+    Error::Parse(format!(
+        "`{s}` is not a size; write bytes like 1048576, or 5MiB, 20MB, 512KiB"
+    ))
+}
+
+/// Parses a duration: plain seconds, or a whole number with s, m, h or d.
+pub fn parse_duration(s: &str) -> Result<Duration> {
+    let t = s.trim();
+    let split = t.find(|c: char| !c.is_ascii_digit()).unwrap_or(t.len());
+    let (num, unit) = t.split_at(split);
+    let bad = || {
+        Error::Parse(format!(
+            "`{s}` is not a duration; write seconds like 90, or 30s, 15m, 1h, 7d"
+        ))
+    };
+    let n: u64 = num.parse().map_err(|_| bad())?;
+    let mult = match unit.trim().to_ascii_lowercase().as_str() {
+        "" | "s" | "sec" | "secs" => 1,
+        "m" | "min" | "mins" => 60,
+        "h" | "hr" | "hour" | "hours" => 3600,
+        "d" | "day" | "days" => 86_400,
+        _ => return Err(bad()),
+    };
+    n.checked_mul(mult).map(Duration::from_secs).ok_or_else(bad)
+}
+
+/// A size in words for people: `5 MiB`, `20 MB`, `1.5 KiB`, `300 bytes`.
+pub fn format_size(bytes: u64) -> String {
+    const UNITS: [(u64, &str); 4] = [
+        (1 << 40, "TiB"),
+        (1 << 30, "GiB"),
+        (1 << 20, "MiB"),
+        (1 << 10, "KiB"),
+    ];
+    for (size, name) in UNITS {
+        if bytes >= size {
+            let v = bytes as f64 / size as f64;
+            return if bytes % size == 0 {
+                format!("{} {name}", bytes / size)
+            } else {
+                format!("{v:.1} {name}")
+            };
+        }
+    }
+    if bytes == 1 {
+        "1 byte".into()
+    } else {
+        format!("{bytes} bytes")
+    }
+}
+
+/// A duration in words: `15 minutes`, `1 hour`, `7 days`, `45 seconds`.
+pub fn format_duration(d: Duration) -> String {
+    let s = d.as_secs();
+    let (n, unit) = if s % 86_400 == 0 && s >= 86_400 {
+        (s / 86_400, "day")
+    } else if s % 3600 == 0 && s >= 3600 {
+        (s / 3600, "hour")
+    } else if s % 60 == 0 && s >= 60 {
+        (s / 60, "minute")
+    } else {
+        (s, "second")
+    };
+    format!("{n} {unit}{}", if n == 1 { "" } else { "s" })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sizes() {
+        assert_eq!(parse_size("5MiB").unwrap(), 5 * 1024 * 1024);
+        assert_eq!(parse_size("20MB").unwrap(), 20_000_000);
+        assert_eq!(parse_size("1048576").unwrap(), 1_048_576);
+        assert_eq!(parse_size(" 1.5 kib ").unwrap(), 1536);
+        for bad in ["", "MiB", "5 parsecs", "-1", "1e3"] {
+            let e = parse_size(bad).unwrap_err().to_string();
+            assert!(e.contains("5MiB"), "{bad}: {e}");
+        }
+        assert_eq!(format_size(5 << 20), "5 MiB");
+        assert_eq!(format_size(1536), "1.5 KiB");
+        assert_eq!(format_size(300), "300 bytes");
+    }
+
+    #[test]
+    fn durations() {
+        assert_eq!(parse_duration("30s").unwrap().as_secs(), 30);
+        assert_eq!(parse_duration("15m").unwrap().as_secs(), 900);
+        assert_eq!(parse_duration("1h").unwrap().as_secs(), 3600);
+        assert_eq!(parse_duration("7d").unwrap().as_secs(), 604_800);
+        assert_eq!(parse_duration("90").unwrap().as_secs(), 90);
+        assert!(parse_duration("1.5h")
+            .unwrap_err()
+            .to_string()
+            .contains("15m"));
+        assert_eq!(format_duration(Duration::from_secs(900)), "15 minutes");
+        assert_eq!(format_duration(Duration::from_secs(3600)), "1 hour");
+    }
+}
