@@ -37,6 +37,8 @@ pub mod error;
 pub mod lint;
 pub mod policy;
 pub mod presign;
+#[cfg(feature = "cli")]
+pub mod render;
 pub mod signing;
 pub mod units;
 

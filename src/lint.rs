@@ -151,14 +151,15 @@ pub fn lint(p: &PostPolicyBuilder, ctx: &LintContext) -> Report {
     }
 
     let expiration = p.expiration(ctx.now);
+    let (exp_s, now_s) = (iso(expiration), iso(ctx.now));
     if expiration <= ctx.now {
-        r.push(Error, format!("the policy expires at {expiration}, which is not after now ({}); give a positive expiry", ctx.now));
+        r.push(Error, format!("the policy expires at {exp_s}, which is not after now ({now_s}); give a positive expiry"));
     } else if expiration - ctx.now > MAX_EXPIRY {
-        r.push(Error, format!("the policy expires at {expiration}, more than 7 days from now; S3 refuses longer-lived signatures, so shorten the expiry"));
+        r.push(Error, format!("the policy expires at {exp_s}, more than 7 days from now; S3 refuses longer-lived signatures, so shorten the expiry"));
     }
     if let Some(creds) = ctx.credentials_expire_at {
         if expiration > creds {
-            r.push(Error, format!("the policy expires at {expiration}, after the signing credentials do ({creds}); uploads after that would fail, so shorten the expiry or refresh the credentials"));
+            r.push(Error, format!("the policy expires at {exp_s}, after the signing credentials do ({}); uploads after that would fail, so shorten the expiry or refresh the credentials", iso(creds)));
         }
     }
 
@@ -174,6 +175,12 @@ pub fn lint(p: &PostPolicyBuilder, ctx: &LintContext) -> Report {
         r.push(Error, format!("the form fields before the file take about {fields_bytes} bytes, above S3's 20 KB limit; shorten metadata, tags or conditions"));
     }
     r
+}
+
+fn iso(t: OffsetDateTime) -> String {
+    let mut s = String::new();
+    crate::signing::write_iso8601(&mut s, crate::signing::utc_seconds(t));
+    s
 }
 
 #[cfg(test)]

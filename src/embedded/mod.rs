@@ -1,1 +1,329 @@
-//! Embedded S3-compatible store for demos and tests (being written).
+//! An embedded S3-compatible store, so `signpost serve` works with no AWS account.
+//!
+//! It keeps objects as files under a data directory (s3s-fs) and speaks S3
+//! through s3s, on a listener of its own. It is meant to be as strict as S3
+//! about what it accepts, so that a demo or a test against it proves the
+//! signing is right:
+//!
+//! What s3s 0.14.1 verifies by itself: SigV4 header signatures (with the
+//! payload hash), presigned URL signatures and their expiry, and for POST
+//! object the policy signature (HMAC of the base64 policy), that the policy
+//! has `eq` conditions matching `x-amz-date`, `x-amz-credential` and
+//! `x-amz-algorithm`, the policy expiration, every `eq`/`starts-with`
+//! condition, `content-length-range` (min and max), the `bucket` condition
+//! against the URL's bucket, and that every form field appears in the policy
+//! (except `x-amz-signature`, `file`, `policy`, `submit`, `x-ignore-*`, and,
+//! too leniently, `x-amz-server-side-encryption*`). Unsigned requests are
+//! refused by its default access check.
+//!
+//! What this module adds (see [`store`] and [`frontend`]): region and SigV4
+//! only, a 7-day cap on presigned URLs, existing buckets only, keys that
+//! stay inside their bucket directory, `${filename}` expansion with the key
+//! prefix checked again after it, server-side-encryption fields in the
+//! policy, S3's POST success responses with the expanded key, and CORS.
+
+mod cors;
+mod form;
+mod frontend;
+mod respond;
+mod store;
+
+use std::fmt;
+use std::net::{Ipv4Addr, Ipv6Addr, SocketAddr};
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use hyper_util::rt::{TokioExecutor, TokioIo};
+use hyper_util::server::conn::auto;
+use s3s::auth::SimpleAuth;
+use s3s::config::{S3Config, StaticConfigProvider};
+use s3s::service::{S3Service, S3ServiceBuilder};
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::watch;
+use tokio::task::{JoinHandle, JoinSet};
+
+use self::cors::CorsPolicy;
+use self::frontend::Frontend;
+use self::store::GuardedStore;
+
+/// Clock skew allowed for header-signed and presigned requests (S3's 15 minutes).
+const REQUEST_SKEW_SECS: u32 = 15 * 60;
+/// How old a POST policy's `x-amz-date` may be: the policy's own expiration
+/// is what limits a form, and S3 accepts forms signed days before use.
+const POST_SKEW_SECS: u32 = 7 * 24 * 60 * 60;
+/// How long `shutdown` waits for requests in flight.
+const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
+
+/// How to run the embedded store.
+#[derive(Clone)]
+pub struct EmbeddedConfig {
+    /// Directory holding the objects, as files (created if missing).
+    pub data_dir: PathBuf,
+    /// Address to listen on; port 0 picks a free port.
+    pub listen: SocketAddr,
+    /// The one access key the store accepts.
+    pub access_key: String,
+    /// Its secret key (never logged).
+    pub secret_key: String,
+    /// Region requests must be signed for, e.g. "us-east-1".
+    pub region: String,
+    /// Buckets created (as directories) at start if missing.
+    pub buckets: Vec<String>,
+    /// Browser origins allowed by CORS, exact (e.g. "http://127.0.0.1:8080") or "*".
+    pub cors_origins: Vec<String>,
+}
+
+impl fmt::Debug for EmbeddedConfig {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("EmbeddedConfig")
+            .field("data_dir", &self.data_dir)
+            .field("listen", &self.listen)
+            .field("access_key", &self.access_key)
+            .field("secret_key", &"<redacted>")
+            .field("region", &self.region)
+            .field("buckets", &self.buckets)
+            .field("cors_origins", &self.cors_origins)
+            .finish()
+    }
+}
+
+/// Why the embedded store could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum EmbeddedError {
+    /// The configuration is unusable.
+    #[error("invalid embedded store configuration: {0}")]
+    InvalidConfig(String),
+    /// The data directory or a bucket directory could not be created.
+    #[error("cannot create {path}: {source}")]
+    CreateDir {
+        /// The directory.
+        path: PathBuf,
+        /// The cause.
+        source: std::io::Error,
+    },
+    /// The file store could not open the data directory.
+    #[error("cannot open the store at {path}: {message}")]
+    Store {
+        /// The data directory.
+        path: PathBuf,
+        /// What s3s-fs said.
+        message: String,
+    },
+    /// The listener could not be bound.
+    #[error("cannot listen on {addr}: {source}")]
+    Bind {
+        /// The address asked for.
+        addr: SocketAddr,
+        /// The cause.
+        source: std::io::Error,
+    },
+}
+
+/// A running embedded store; dropping it stops the server too.
+pub struct EmbeddedS3 {
+    addr: SocketAddr,
+    endpoint: String,
+    cors: Arc<CorsPolicy>,
+    shutdown: watch::Sender<bool>,
+    task: JoinHandle<()>,
+}
+
+impl fmt::Debug for EmbeddedS3 {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("EmbeddedS3")
+            .field("endpoint", &self.endpoint)
+            .finish_non_exhaustive()
+    }
+}
+
+impl EmbeddedS3 {
+    /// Creates the buckets, binds the listener, spawns the server and returns once listening.
+    pub async fn start(cfg: EmbeddedConfig) -> Result<EmbeddedS3, EmbeddedError> {
+        validate(&cfg)?;
+        create_dir(&cfg.data_dir).await?;
+        for bucket in &cfg.buckets {
+            create_dir(&cfg.data_dir.join(bucket)).await?;
+        }
+        let root = tokio::fs::canonicalize(&cfg.data_dir)
+            .await
+            .map_err(|source| EmbeddedError::CreateDir {
+                path: cfg.data_dir.clone(),
+                source,
+            })?;
+        let fs = s3s_fs::FileSystem::new(&root).map_err(|e| EmbeddedError::Store {
+            path: root.clone(),
+            message: format!("{e:?}"),
+        })?;
+        let store = GuardedStore::new(fs, root, cfg.region.clone());
+
+        let listener =
+            TcpListener::bind(cfg.listen)
+                .await
+                .map_err(|source| EmbeddedError::Bind {
+                    addr: cfg.listen,
+                    source,
+                })?;
+        let addr = listener
+            .local_addr()
+            .map_err(|source| EmbeddedError::Bind {
+                addr: cfg.listen,
+                source,
+            })?;
+        let endpoint = format!("http://{}", reachable(addr));
+
+        let cors = Arc::new(CorsPolicy::new(cfg.cors_origins.clone()));
+        let frontend = Arc::new(Frontend {
+            plain: s3_service(&store, &cfg, REQUEST_SKEW_SECS),
+            forms: s3_service(&store, &cfg, POST_SKEW_SECS),
+            cors: Arc::clone(&cors),
+            fallback_host: reachable(addr).to_string(),
+        });
+        let (shutdown, stop) = watch::channel(false);
+        let task = tokio::spawn(serve(listener, frontend, stop));
+        tracing::info!(%endpoint, data_dir = %cfg.data_dir.display(), "embedded S3 store listening");
+        Ok(EmbeddedS3 {
+            addr,
+            endpoint,
+            cors,
+            shutdown,
+            task,
+        })
+    }
+
+    /// Base URL for path-style requests, e.g. "http://127.0.0.1:PORT".
+    pub fn endpoint(&self) -> String {
+        self.endpoint.clone()
+    }
+
+    /// The address actually bound.
+    pub fn local_addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// Replaces the CORS origins; takes effect for the next request.
+    pub fn set_cors_origins(&self, origins: Vec<String>) {
+        self.cors.set(origins);
+    }
+
+    /// Stops accepting, lets requests in flight finish (up to 10 s), then returns.
+    pub async fn shutdown(self) {
+        let _ = self.shutdown.send(true);
+        if let Err(e) = self.task.await {
+            tracing::warn!(error = %e, "embedded S3 server task ended abnormally");
+        }
+    }
+}
+
+fn validate(cfg: &EmbeddedConfig) -> Result<(), EmbeddedError> {
+    let bad = |m: String| Err(EmbeddedError::InvalidConfig(m));
+    if cfg.access_key.is_empty() || cfg.secret_key.is_empty() {
+        return bad("access_key and secret_key must not be empty".into());
+    }
+    let region_ok = !cfg.region.is_empty()
+        && cfg
+            .region
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
+    if !region_ok {
+        return bad(format!(
+            "region {:?} is not a region name like \"us-east-1\"",
+            cfg.region
+        ));
+    }
+    if let Some(b) = cfg
+        .buckets
+        .iter()
+        .find(|b| !s3s::path::check_bucket_name(b))
+    {
+        return bad(format!("{b:?} is not a valid S3 bucket name"));
+    }
+    Ok(())
+}
+
+async fn create_dir(path: &std::path::Path) -> Result<(), EmbeddedError> {
+    tokio::fs::create_dir_all(path)
+        .await
+        .map_err(|source| EmbeddedError::CreateDir {
+            path: path.to_owned(),
+            source,
+        })
+}
+
+/// The address clients should use: a wildcard bind is reached through loopback.
+fn reachable(addr: SocketAddr) -> SocketAddr {
+    match addr {
+        SocketAddr::V4(a) if a.ip().is_unspecified() => {
+            SocketAddr::from((Ipv4Addr::LOCALHOST, a.port()))
+        }
+        SocketAddr::V6(a) if a.ip().is_unspecified() => {
+            SocketAddr::from((Ipv6Addr::LOCALHOST, a.port()))
+        }
+        other => other,
+    }
+}
+
+fn s3_service(store: &GuardedStore, cfg: &EmbeddedConfig, skew_secs: u32) -> S3Service {
+    let mut builder = S3ServiceBuilder::new(store.clone());
+    builder.set_auth(SimpleAuth::from_single(
+        cfg.access_key.clone(),
+        cfg.secret_key.clone(),
+    ));
+    let mut config = S3Config::default();
+    config.presigned_url_max_skew_time_secs = skew_secs;
+    builder.set_config(Arc::new(StaticConfigProvider::new(Arc::new(config))));
+    builder.build()
+}
+
+/// Accepts connections until told to stop, then drains them.
+async fn serve(listener: TcpListener, frontend: Arc<Frontend>, mut stop: watch::Receiver<bool>) {
+    let mut conns = JoinSet::new();
+    loop {
+        tokio::select! {
+            // Also fires when the `EmbeddedS3` handle is dropped.
+            _ = stop.changed() => break,
+            accepted = listener.accept() => match accepted {
+                Ok((stream, _peer)) => {
+                    conns.spawn(serve_connection(stream, Arc::clone(&frontend), stop.clone()));
+                }
+                Err(e) => {
+                    // E.g. out of file descriptors: back off instead of spinning.
+                    tracing::warn!(error = %e, "embedded S3: accept failed");
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                }
+            },
+            Some(_) = conns.join_next(), if !conns.is_empty() => {}
+        }
+    }
+    drop(listener);
+    let drained = tokio::time::timeout(SHUTDOWN_GRACE, async {
+        while conns.join_next().await.is_some() {}
+    })
+    .await;
+    if drained.is_err() {
+        tracing::warn!("embedded S3: connections still open after the grace period, closing them");
+        conns.abort_all();
+    }
+}
+
+async fn serve_connection(
+    stream: TcpStream,
+    frontend: Arc<Frontend>,
+    mut stop: watch::Receiver<bool>,
+) {
+    let _ = stream.set_nodelay(true);
+    let service = hyper::service::service_fn(move |req| Arc::clone(&frontend).handle(req));
+    let builder = auto::Builder::new(TokioExecutor::new());
+    let conn = builder.serve_connection(TokioIo::new(stream), service);
+    let mut conn = std::pin::pin!(conn);
+    let result = tokio::select! {
+        result = conn.as_mut() => result,
+        _ = stop.changed() => {
+            conn.as_mut().graceful_shutdown();
+            conn.await
+        }
+    };
+    if let Err(e) = result {
+        tracing::debug!(error = %e, "embedded S3: connection ended with an error");
+    }
+}

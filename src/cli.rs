@@ -1,0 +1,290 @@
+//! The command line: `signpost sign`, `signpost presign`, `signpost serve`.
+
+use anyhow::{bail, Context, Result};
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use signpost::units::{parse_duration, parse_size};
+use signpost::{Credentials, Endpoint, GetOptions, LintContext, PostPolicy, Signer};
+use std::io::Write;
+use std::time::Duration;
+use time::format_description::well_known::Rfc3339;
+use time::OffsetDateTime;
+
+/// Browser uploads straight to S3 with signed POST policies, and presigned URLs.
+#[derive(Debug, Parser)]
+#[command(name = "signpost", version, about, propagate_version = true)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// The subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Sign a POST policy and print the form (JSON, a curl line or an HTML page).
+    Sign(SignArgs),
+    /// Print a presigned GET or PUT URL for one object.
+    Presign(PresignArgs),
+    /// Run the upload server (with no config: demo profiles on an embedded S3 store).
+    #[cfg(feature = "server")]
+    Serve(signpost::server::ServeArgs),
+}
+
+/// Where and how to sign: shared by `sign` and `presign`.
+#[derive(Debug, Args)]
+pub struct Target {
+    /// S3-compatible endpoint, e.g. http://127.0.0.1:9000 (default: AWS S3).
+    #[arg(long, env = "AWS_ENDPOINT_URL_S3")]
+    endpoint: Option<String>,
+    /// Region the signature is scoped to (default: AWS_REGION, the AWS profile, or us-east-1).
+    #[arg(long, env = "AWS_REGION")]
+    region: Option<String>,
+    /// Put the bucket in the path (http://host/bucket) rather than the host name.
+    /// On by default for custom endpoints; use --virtual-host to turn it off.
+    #[arg(long, conflicts_with = "virtual_host")]
+    path_style: bool,
+    /// Put the bucket in the host name even on a custom endpoint.
+    #[arg(long)]
+    virtual_host: bool,
+    /// Sign as of this instant (RFC 3339, e.g. 2026-03-14T15:09:26Z) for reproducible output.
+    #[arg(long, value_parser = parse_instant)]
+    at: Option<OffsetDateTime>,
+}
+
+/// Output formats of `sign`.
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum Format {
+    /// boto3's {"url": …, "fields": {…}}
+    Json,
+    /// a ready curl command
+    Curl,
+    /// a standalone HTML page with the form
+    Html,
+}
+
+/// `signpost sign`
+#[derive(Debug, Args)]
+pub struct SignArgs {
+    /// The bucket the form uploads to.
+    #[arg(long)]
+    bucket: String,
+    /// The exact key, or a template with ${filename}.
+    #[arg(
+        long,
+        required_unless_present = "key_prefix",
+        conflicts_with = "key_prefix"
+    )]
+    key: Option<String>,
+    /// Uploads land at this prefix plus the file's name; end it with `/`.
+    #[arg(long)]
+    key_prefix: Option<String>,
+    /// Largest file accepted (5MiB, 20MB, or bytes).
+    #[arg(long, value_parser = size, default_value = "5GiB")]
+    max_size: u64,
+    /// Smallest file accepted.
+    #[arg(long, value_parser = size, default_value = "0")]
+    min_size: u64,
+    /// The exact Content-Type the upload must have.
+    #[arg(long, conflicts_with = "content_type_prefix")]
+    content_type: Option<String>,
+    /// The uploader sets Content-Type, starting with this (e.g. image/).
+    #[arg(long)]
+    content_type_prefix: Option<String>,
+    /// How long the form works (30s, 15m, 1h, 7d, or seconds).
+    #[arg(long, value_parser = duration, default_value = "1h")]
+    expires: Duration,
+    /// Where S3 sends the browser (303) after the upload.
+    #[arg(long, conflicts_with = "status")]
+    redirect: Option<String>,
+    /// The status S3 answers with: 200, 201 (with XML) or 204.
+    #[arg(long)]
+    status: Option<u16>,
+    /// Metadata stored with the object, as name=value; repeatable.
+    #[arg(long = "meta", value_parser = meta_pair)]
+    meta: Vec<(String, String)>,
+    /// The canned ACL (private, public-read, …).
+    #[arg(long)]
+    acl: Option<String>,
+    /// Output format.
+    #[arg(long, value_enum, default_value = "json")]
+    format: Format,
+    /// The file named in the curl line (default: FILE, to replace).
+    #[arg(long, default_value = "FILE")]
+    file: String,
+    #[command(flatten)]
+    target: Target,
+}
+
+/// GET or PUT.
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum UrlMethod {
+    /// download
+    Get,
+    /// upload with PUT
+    Put,
+}
+
+/// `signpost presign`
+#[derive(Debug, Args)]
+pub struct PresignArgs {
+    /// get or put.
+    #[arg(value_enum)]
+    method: UrlMethod,
+    /// The object, as s3://BUCKET/KEY.
+    object: String,
+    /// How long the URL works (at most 7d).
+    #[arg(long, value_parser = duration, default_value = "1h")]
+    expires: Duration,
+    /// PUT only: the Content-Type the upload must send.
+    #[arg(long)]
+    content_type: Option<String>,
+    /// GET only: make S3 answer with this Content-Type.
+    #[arg(long)]
+    response_content_type: Option<String>,
+    /// GET only: make S3 answer with this Content-Disposition.
+    #[arg(long)]
+    response_content_disposition: Option<String>,
+    #[command(flatten)]
+    target: Target,
+}
+
+fn size(s: &str) -> Result<u64, String> {
+    parse_size(s).map_err(|e| e.to_string())
+}
+fn duration(s: &str) -> Result<Duration, String> {
+    parse_duration(s).map_err(|e| e.to_string())
+}
+fn parse_instant(s: &str) -> Result<OffsetDateTime, String> {
+    OffsetDateTime::parse(s, &Rfc3339)
+        .map_err(|_| format!("`{s}` is not an RFC 3339 instant; write e.g. 2026-03-14T15:09:26Z"))
+}
+fn meta_pair(s: &str) -> Result<(String, String), String> {
+    match s.split_once('=') {
+        Some((k, v)) if !k.is_empty() => Ok((k.to_string(), v.to_string())),
+        _ => Err(format!(
+            "`{s}` is not name=value; write e.g. --meta owner=alice"
+        )),
+    }
+}
+
+async fn credentials_and_region(t: &Target) -> Result<(Credentials, String)> {
+    match Credentials::from_env() {
+        Ok(c) => Ok((c, t.region.clone().unwrap_or_else(|| "us-east-1".into()))),
+        #[cfg(feature = "aws-chain")]
+        Err(_) => {
+            let chain = signpost::credentials::chain::ChainProvider::load().await?;
+            let creds = chain.credentials().await?;
+            let region = t
+                .region
+                .clone()
+                .or_else(|| chain.region().map(str::to_string))
+                .unwrap_or_else(|| "us-east-1".into());
+            Ok((creds, region))
+        }
+        #[cfg(not(feature = "aws-chain"))]
+        Err(e) => Err(e.into()),
+    }
+}
+
+async fn signer(t: &Target) -> Result<(Signer, OffsetDateTime)> {
+    let (creds, region) = credentials_and_region(t).await?;
+    let endpoint = match &t.endpoint {
+        Some(url) => Endpoint::custom(url, !t.virtual_host)?,
+        None => Endpoint::aws().with_path_style(t.path_style),
+    };
+    Ok((
+        Signer::new(creds, region, endpoint),
+        t.at.unwrap_or_else(OffsetDateTime::now_utc),
+    ))
+}
+
+/// Runs `sign`.
+pub async fn sign(a: SignArgs) -> Result<()> {
+    let (signer, now) = signer(&a.target).await?;
+    let mut b = PostPolicy::builder(&a.bucket)
+        .expires_in(a.expires)
+        .content_length_range(a.min_size, a.max_size);
+    b = match (&a.key, &a.key_prefix) {
+        (Some(k), _) => b.key(k),
+        (None, Some(p)) => b.key_prefix(p),
+        (None, None) => bail!("give --key or --key-prefix"),
+    };
+    if let Some(t) = &a.content_type {
+        b = b.content_type(t);
+    }
+    if let Some(p) = &a.content_type_prefix {
+        b = b.content_type_prefix(p);
+    }
+    if let Some(r) = &a.redirect {
+        b = b.success_action_redirect(r);
+    }
+    if let Some(s) = a.status {
+        b = b.success_action_status(s);
+    }
+    if let Some(acl) = &a.acl {
+        b = b.acl(acl);
+    }
+    for (k, v) in &a.meta {
+        b = b.meta(k, v);
+    }
+    let ctx = LintContext {
+        now,
+        credentials_expire_at: signer.credentials().expires_at(),
+    };
+    let report = b.lint(&ctx);
+    for w in report.warnings() {
+        eprintln!("warning: {w}");
+    }
+    if report.has_errors() {
+        for e in report.errors() {
+            eprintln!("error: {e}");
+        }
+        bail!("the policy was not signed");
+    }
+    let policy = b.build_with(&ctx)?;
+    let post = signer.sign_post(&policy, now)?;
+    let out = match a.format {
+        Format::Json => serde_json::to_string_pretty(&post)?,
+        Format::Curl => signpost::render::curl(&post, &policy, &a.file),
+        Format::Html => signpost::render::html(&post, &policy),
+    };
+    writeln!(std::io::stdout(), "{out}").context("writing to stdout")?;
+    Ok(())
+}
+
+/// Runs `presign`.
+pub async fn presign(a: PresignArgs) -> Result<()> {
+    let rest = a
+        .object
+        .strip_prefix("s3://")
+        .with_context(|| format!("`{}` is not an s3://BUCKET/KEY address", a.object))?;
+    let (bucket, key) = rest
+        .split_once('/')
+        .filter(|(b, k)| !b.is_empty() && !k.is_empty())
+        .with_context(|| {
+            format!(
+                "`{}` needs both a bucket and a key: s3://BUCKET/KEY",
+                a.object
+            )
+        })?;
+    let (signer, now) = signer(&a.target).await?;
+    let url = match a.method {
+        UrlMethod::Get => {
+            if a.content_type.is_some() {
+                bail!("--content-type is for PUT; for GET use --response-content-type");
+            }
+            let opts = GetOptions {
+                response_content_type: a.response_content_type.as_deref(),
+                response_content_disposition: a.response_content_disposition.as_deref(),
+            };
+            signer.presign_get(bucket, key, a.expires, now, &opts)?
+        }
+        UrlMethod::Put => {
+            if a.response_content_type.is_some() || a.response_content_disposition.is_some() {
+                bail!("--response-content-* are for GET; for PUT use --content-type");
+            }
+            signer.presign_put(bucket, key, a.expires, now, a.content_type.as_deref())?
+        }
+    };
+    writeln!(std::io::stdout(), "{url}").context("writing to stdout")?;
+    Ok(())
+}
