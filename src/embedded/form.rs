@@ -178,7 +178,7 @@ fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
 fn part_disposition(headers: &[u8]) -> Option<(String, Option<String>)> {
     let text = std::str::from_utf8(headers).ok()?;
     // The last Content-Disposition wins, as in s3s.
-    let value = text.split("\r\n").rev().find_map(|line| {
+    let value = text.rsplit("\r\n").find_map(|line| {
         let (name, value) = line.split_once(':')?;
         name.trim()
             .eq_ignore_ascii_case("content-disposition")

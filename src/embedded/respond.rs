@@ -170,6 +170,7 @@ pub(crate) fn xml_error<B: From<String>>(
     resp
 }
 
+/// Escapes XML text content (S3 leaves quotes in ETags as they are).
 fn xml_escape(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
     for c in s.chars() {
@@ -177,8 +178,6 @@ fn xml_escape(s: &str) -> String {
             '&' => out.push_str("&amp;"),
             '<' => out.push_str("&lt;"),
             '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&apos;"),
             c => out.push(c),
         }
     }

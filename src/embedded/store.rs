@@ -29,12 +29,14 @@ use std::path::PathBuf;
 use std::pin::Pin;
 use std::sync::Arc;
 
+use hmac::{Hmac, Mac};
 use s3s::dto::*;
 use s3s::post_policy::{PostPolicy, PostPolicyCondition};
 use s3s::region::Region;
 use s3s::{s3_error, S3Request, S3Response, S3Result, S3};
+use sha2::Sha256;
 
-use super::filename::{expand, UploadFilename};
+use super::form::{expand, FormView};
 use super::respond::{redirect_is_usable, PostOutcome};
 
 /// Longest lifetime S3 accepts for a presigned URL, in seconds.
@@ -110,21 +112,36 @@ impl GuardedStore {
         mut req: S3Request<PostObjectInput>,
     ) -> S3Result<S3Response<PostObjectOutput>> {
         self.admit(&req).await?;
-        let policy = req
-            .input
-            .policy
-            .as_ref()
-            .ok_or_else(|| s3_error!(AccessDenied, "a POST upload needs a signed policy"))?;
+        let key = {
+            let form = req.extensions.get::<FormView>().ok_or_else(|| {
+                s3_error!(
+                    MalformedPOSTRequest,
+                    "the form's fields could not be read before its file"
+                )
+            })?;
+            // s3s parsed the form too: refuse rather than guess if we disagree.
+            if form.field("key") != Some(req.input.key.as_str()) {
+                return Err(s3_error!(
+                    MalformedPOSTRequest,
+                    "the form's key field is ambiguous"
+                ));
+            }
+            let creds = req
+                .credentials
+                .as_ref()
+                .ok_or_else(|| s3_error!(AccessDenied, "a POST upload must be signed"))?;
+            let policy_b64 =
+                verify_form_signature(form, &creds.access_key, creds.secret_key.expose())?;
+            let policy = PostPolicy::from_base64(policy_b64)
+                .map_err(|e| s3_error!(InvalidPolicyDocument, "invalid policy: {e}"))?;
 
-        let filename = req
-            .extensions
-            .get::<UploadFilename>()
-            .and_then(|f| f.0.as_deref());
-        let key =
-            expand(&req.input.key, filename).map_err(|e| s3_error!(InvalidArgument, "{e}"))?;
-        check_key(&key)?;
-        check_key_prefixes(policy, &key)?;
-        check_sse_fields_signed(policy, &req.input)?;
+            let key = expand(&req.input.key, form.filename())
+                .map_err(|e| s3_error!(InvalidArgument, "{e}"))?;
+            check_key(&key)?;
+            check_key_prefixes(&policy, &key)?;
+            check_sse_fields_signed(&policy, form.names())?;
+            key
+        };
         if let Some(redirect) = req.input.success_action_redirect.as_deref() {
             if !redirect_is_usable(redirect) {
                 return Err(s3_error!(
@@ -154,6 +171,57 @@ impl GuardedStore {
             status,
         });
         Ok(resp)
+    }
+}
+
+/// Checks the SigV4 POST signature of the form as *we* read it and returns
+/// its (now authenticated) base64 policy.
+///
+/// s3s already verified the form as it read it; verifying again here means
+/// the policy applied below is one the key holder signed, whatever the
+/// differences between the two multipart parsers.
+fn verify_form_signature<'f>(
+    form: &'f FormView,
+    access_key: &str,
+    secret: &str,
+) -> S3Result<&'f str> {
+    let mismatch = || {
+        s3_error!(
+            SignatureDoesNotMatch,
+            "the form's signature does not match its policy"
+        )
+    };
+    let policy = form
+        .field("policy")
+        .ok_or_else(|| s3_error!(AccessDenied, "a POST upload needs a signed policy"))?;
+    let credential = form.field("x-amz-credential").ok_or_else(mismatch)?;
+    let signature = form.field("x-amz-signature").ok_or_else(mismatch)?;
+    let scope: Vec<&str> = credential.split('/').collect();
+    let [key_id, date, region, service, "aws4_request"] = scope.as_slice() else {
+        return Err(mismatch());
+    };
+    if *key_id != access_key {
+        return Err(mismatch());
+    }
+    let signature = hex::decode(signature).map_err(|_| mismatch())?;
+    let mut k = hmac_sha256(format!("AWS4{secret}").as_bytes(), date.as_bytes());
+    for part in [*region, *service, "aws4_request"] {
+        k = hmac_sha256(&k, part.as_bytes());
+    }
+    let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(&k).map_err(|_| mismatch())?;
+    mac.update(policy.as_bytes());
+    mac.verify_slice(&signature).map_err(|_| mismatch())?;
+    Ok(policy)
+}
+
+fn hmac_sha256(key: &[u8], data: &[u8]) -> Vec<u8> {
+    match <Hmac<Sha256> as Mac>::new_from_slice(key) {
+        Ok(mut mac) => {
+            mac.update(data);
+            mac.finalize().into_bytes().to_vec()
+        }
+        // HMAC accepts keys of any length: this arm is never taken.
+        Err(_) => Vec::new(),
     }
 }
 
@@ -213,52 +281,28 @@ fn check_key_prefixes(policy: &PostPolicy, key: &str) -> S3Result<()> {
     Ok(())
 }
 
-/// Server-side-encryption form fields must be covered by the policy too.
-fn check_sse_fields_signed(policy: &PostPolicy, input: &PostObjectInput) -> S3Result<()> {
-    let present = [
-        (
-            "x-amz-server-side-encryption",
-            input.server_side_encryption.is_some(),
-        ),
-        (
-            "x-amz-server-side-encryption-customer-algorithm",
-            input.sse_customer_algorithm.is_some(),
-        ),
-        (
-            "x-amz-server-side-encryption-customer-key",
-            input.sse_customer_key.is_some(),
-        ),
-        (
-            "x-amz-server-side-encryption-customer-key-md5",
-            input.sse_customer_key_md5.is_some(),
-        ),
-        (
-            "x-amz-server-side-encryption-aws-kms-key-id",
-            input.ssekms_key_id.is_some(),
-        ),
-        (
-            "x-amz-server-side-encryption-context",
-            input.ssekms_encryption_context.is_some(),
-        ),
-        (
-            "x-amz-server-side-encryption-bucket-key-enabled",
-            input.bucket_key_enabled.is_some(),
-        ),
-    ];
-    for (name, is_present) in present {
-        let covered = policy.conditions.iter().any(|c| match c {
-            PostPolicyCondition::Eq { field, .. }
-            | PostPolicyCondition::StartsWith { field, .. } => field == name,
-            PostPolicyCondition::ContentLengthRange { .. } => false,
-        });
-        if is_present && !covered {
-            return Err(s3_error!(
-                AccessDenied,
-                "Invalid according to Policy: Extra input fields: {name}"
-            ));
-        }
+/// Server-side-encryption form fields must be covered by the policy too
+/// (s3s exempts them; S3 exempts only `x-amz-signature`, `file`, `policy`
+/// and `x-ignore-*`).
+fn check_sse_fields_signed<'a>(
+    policy: &PostPolicy,
+    mut names: impl Iterator<Item = &'a str>,
+) -> S3Result<()> {
+    let unsigned = names.find(|name| {
+        name.starts_with("x-amz-server-side-encryption")
+            && !policy.conditions.iter().any(|c| match c {
+                PostPolicyCondition::Eq { field, .. }
+                | PostPolicyCondition::StartsWith { field, .. } => field == name,
+                PostPolicyCondition::ContentLengthRange { .. } => false,
+            })
+    });
+    match unsigned {
+        Some(name) => Err(s3_error!(
+            AccessDenied,
+            "Invalid according to Policy: Extra input fields: {name}"
+        )),
+        None => Ok(()),
     }
-    Ok(())
 }
 
 /// The bucket and keys an operation touches.
