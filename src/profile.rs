@@ -1,0 +1,342 @@
+//! Upload profiles: one kind of upload (an avatar, a document) with its bucket, key template,
+//! limits and types, turned into a policy for one caller at one moment.
+
+use crate::filename::{sanitize_filename, sanitize_segment};
+use crate::policy::{PostPolicyBuilder, FILENAME_PLACEHOLDER};
+use crate::units::format_size;
+use crate::PostPolicy;
+use std::time::Duration;
+
+/// The placeholders a key template may use.
+pub const PLACEHOLDERS: [&str; 4] = ["{user}", "{uuid}", "{date}", FILENAME_PLACEHOLDER];
+
+/// One kind of upload.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Profile {
+    /// Short name, used in URLs (`/upload/{name}`).
+    pub name: String,
+    /// Title shown to people.
+    pub title: String,
+    /// Target bucket.
+    pub bucket: String,
+    /// Key template, e.g. `avatars/{user}/{uuid}/${filename}`.
+    pub key_template: String,
+    /// Smallest accepted file, bytes.
+    pub min_size: u64,
+    /// Largest accepted file, bytes.
+    pub max_size: u64,
+    /// Exact Content-Types accepted.
+    pub content_types: Vec<String>,
+    /// Content-Type prefixes accepted (e.g. `image/`).
+    pub content_type_prefixes: Vec<String>,
+    /// How long a signed form works.
+    pub expires: Duration,
+    /// Metadata stored with every object (`x-amz-meta-*`).
+    pub metadata: Vec<(String, String)>,
+    /// Canned ACL.
+    pub acl: Option<String>,
+    /// Storage class.
+    pub storage_class: Option<String>,
+    /// Server-side encryption.
+    pub sse: Option<String>,
+    /// Roles or tiers that may use the profile; empty means every signed-in caller.
+    pub roles: Vec<String>,
+    /// Whether several files may be uploaded at once.
+    pub multiple: bool,
+}
+
+/// Values for the key template's placeholders.
+#[derive(Debug, Clone)]
+pub struct KeyVars<'a> {
+    /// The caller's id (sanitized into one segment here).
+    pub user: &'a str,
+    /// A fresh unique id.
+    pub uuid: &'a str,
+    /// Today, `YYYY-MM-DD`.
+    pub date: &'a str,
+}
+
+/// Why a declared upload does not fit a profile.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct Mismatch(pub String);
+
+impl Profile {
+    /// Checks the template and limits; the error says what to fix.
+    pub fn validate(&self) -> Result<(), String> {
+        if self.name.is_empty()
+            || !self
+                .name
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+        {
+            return Err(format!(
+                "name `{}` must be letters, digits, - or _ (it is used in URLs)",
+                self.name
+            ));
+        }
+        if self.bucket.is_empty() {
+            return Err("bucket is empty; name the bucket uploads go to".into());
+        }
+        let t = &self.key_template;
+        if !t.ends_with(FILENAME_PLACEHOLDER) {
+            return Err(format!("key `{t}` must end with ${{filename}}, e.g. `uploads/{{user}}/{{uuid}}/${{filename}}`"));
+        }
+        let mut rest = t.replace(FILENAME_PLACEHOLDER, "");
+        for p in &PLACEHOLDERS[..3] {
+            rest = rest.replace(p, "");
+        }
+        if rest.contains('{') || rest.contains('}') || rest.contains('$') {
+            return Err(format!("key `{t}` has an unknown placeholder; use {{user}}, {{uuid}}, {{date}} and ${{filename}}"));
+        }
+        if t.starts_with('/') || t.split('/').any(|seg| seg == ".." || seg == ".") {
+            return Err(format!(
+                "key `{t}` must not start with / or contain . or .. segments"
+            ));
+        }
+        if self.min_size > self.max_size {
+            return Err(format!(
+                "min_size {} is above max_size {}",
+                self.min_size, self.max_size
+            ));
+        }
+        if self.max_size > crate::lint::MAX_POST_SIZE {
+            return Err("max_size is above S3's 5 GiB POST limit".into());
+        }
+        if self.expires.is_zero() || self.expires > crate::lint::MAX_EXPIRY {
+            return Err("expires must be between 1s and 7d".into());
+        }
+        Ok(())
+    }
+
+    /// The key template with placeholders filled; with `filename`, `${filename}` is replaced
+    /// by its sanitized form, otherwise S3 fills it in.
+    pub fn render_key(&self, vars: &KeyVars<'_>, filename: Option<&str>) -> String {
+        let key = self
+            .key_template
+            .replace("{user}", &sanitize_segment(vars.user))
+            .replace("{uuid}", vars.uuid)
+            .replace("{date}", vars.date);
+        match filename {
+            Some(f) => key.replace(FILENAME_PLACEHOLDER, &sanitize_filename(f)),
+            None => key,
+        }
+    }
+
+    /// The caller's own prefix: everything up to and including the `{user}` segment (or up to
+    /// the first per-upload placeholder when the template has no `{user}`).
+    pub fn owner_prefix(&self, user: &str) -> String {
+        let t = &self.key_template;
+        let cut = match t.find("{user}") {
+            Some(i) => {
+                let after = i + "{user}".len();
+                t[after..].find('/').map_or(after, |j| after + j + 1)
+            }
+            None => PLACEHOLDERS
+                .iter()
+                .filter_map(|p| t.find(p))
+                .min()
+                .unwrap_or(t.len()),
+        };
+        t[..cut].replace("{user}", &sanitize_segment(user))
+    }
+
+    /// True when the profile accepts `content_type`.
+    pub fn allows_type(&self, content_type: &str) -> bool {
+        let t = content_type.trim().to_ascii_lowercase();
+        (self.content_types.is_empty() && self.content_type_prefixes.is_empty())
+            || self
+                .content_types
+                .iter()
+                .any(|c| c.eq_ignore_ascii_case(&t))
+            || self
+                .content_type_prefixes
+                .iter()
+                .any(|p| t.starts_with(&p.to_ascii_lowercase()))
+    }
+
+    /// Checks a declared size and type before signing; the error is a plain sentence.
+    pub fn check_declared(&self, size: u64, content_type: &str) -> Result<(), Mismatch> {
+        if size > self.max_size {
+            return Err(Mismatch(format!(
+                "the file is {}, larger than the {} this upload allows",
+                format_size(size),
+                format_size(self.max_size)
+            )));
+        }
+        if size < self.min_size {
+            return Err(Mismatch(format!(
+                "the file is {}, smaller than the {} this upload needs",
+                format_size(size),
+                format_size(self.min_size)
+            )));
+        }
+        if !self.allows_type(content_type) {
+            return Err(Mismatch(format!(
+                "files of type `{content_type}` are not accepted here; allowed: {}",
+                self.types_in_words()
+            )));
+        }
+        Ok(())
+    }
+
+    /// The accepted types in words, e.g. `image/*` or `application/pdf, text/plain`.
+    pub fn types_in_words(&self) -> String {
+        let mut all: Vec<String> = self
+            .content_type_prefixes
+            .iter()
+            .map(|p| format!("{p}*"))
+            .collect();
+        all.extend(self.content_types.iter().cloned());
+        if all.is_empty() {
+            "any type".into()
+        } else {
+            all.join(", ")
+        }
+    }
+
+    /// The file input's `accept` attribute.
+    pub fn accept_attr(&self) -> Option<String> {
+        let s = self.types_in_words();
+        (s != "any type").then_some(s.replace(", ", ","))
+    }
+
+    /// The longest prefix shared by every accepted type: what S3 can enforce on a form whose
+    /// type the browser picks (without JavaScript).
+    pub fn common_type_prefix(&self) -> String {
+        let all: Vec<&str> = self
+            .content_types
+            .iter()
+            .chain(self.content_type_prefixes.iter())
+            .map(String::as_str)
+            .collect();
+        let Some(first) = all.first() else {
+            return String::new();
+        };
+        let mut len = first.len();
+        for t in &all[1..] {
+            len = first
+                .bytes()
+                .zip(t.bytes())
+                .take(len)
+                .take_while(|(a, b)| a == b)
+                .count();
+        }
+        let mut end = len;
+        while !first.is_char_boundary(end) {
+            end -= 1;
+        }
+        first[..end].to_string()
+    }
+
+    /// A policy for `key` with this profile's limits, metadata and storage options. The caller
+    /// adds the Content-Type rule and the success action.
+    pub fn policy(&self, key: &str) -> PostPolicyBuilder {
+        let mut b = PostPolicy::builder(&self.bucket)
+            .key(key)
+            .content_length_range(self.min_size, self.max_size)
+            .expires_in(self.expires);
+        for (k, v) in &self.metadata {
+            b = b.meta(k, v);
+        }
+        if let Some(acl) = &self.acl {
+            b = b.acl(acl);
+        }
+        if let Some(sc) = &self.storage_class {
+            b = b.storage_class(sc);
+        }
+        if let Some(sse) = &self.sse {
+            b = b.server_side_encryption(sse);
+        }
+        b
+    }
+
+    /// True when a caller with `roles` may use this profile.
+    pub fn allows_roles(&self, roles: &[String]) -> bool {
+        self.roles.is_empty() || self.roles.iter().any(|r| roles.contains(r))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    pub(crate) fn avatar() -> Profile {
+        Profile {
+            name: "avatar".into(),
+            title: "Avatar".into(),
+            bucket: "b".into(),
+            key_template: "avatars/{user}/{uuid}/${filename}".into(),
+            min_size: 1,
+            max_size: 5 << 20,
+            content_types: vec![],
+            content_type_prefixes: vec!["image/".into()],
+            expires: Duration::from_secs(900),
+            metadata: vec![],
+            acl: None,
+            storage_class: None,
+            sse: None,
+            roles: vec!["tier1".into()],
+            multiple: false,
+        }
+    }
+
+    #[test]
+    fn keys_and_prefixes() {
+        let p = avatar();
+        let vars = KeyVars {
+            user: "../alice",
+            uuid: "U",
+            date: "2026-03-14",
+        };
+        assert_eq!(p.render_key(&vars, None), "avatars/_alice/U/${filename}");
+        assert_eq!(
+            p.render_key(&vars, Some("../../x.png")),
+            "avatars/_alice/U/x.png"
+        );
+        assert_eq!(p.owner_prefix("../alice"), "avatars/_alice/");
+        let mut docs = avatar();
+        docs.key_template = "documents/{date}/{uuid}/${filename}".into();
+        assert_eq!(docs.owner_prefix("bob"), "documents/");
+    }
+
+    #[test]
+    fn validation_names_the_problem() {
+        let mut p = avatar();
+        p.key_template = "a/{nope}/${filename}".into();
+        assert!(p.validate().unwrap_err().contains("unknown placeholder"));
+        p.key_template = "a/{user}".into();
+        assert!(p
+            .validate()
+            .unwrap_err()
+            .contains("must end with ${filename}"));
+        p.key_template = "a/../{user}/${filename}".into();
+        assert!(p.validate().unwrap_err().contains(".."));
+        assert!(avatar().validate().is_ok());
+    }
+
+    #[test]
+    fn declared_uploads_are_checked_in_words() {
+        let p = avatar();
+        assert!(p.check_declared(100, "image/png").is_ok());
+        let e = p.check_declared(6 << 20, "image/png").unwrap_err().0;
+        assert_eq!(
+            e,
+            "the file is 6 MiB, larger than the 5 MiB this upload allows"
+        );
+        let e = p.check_declared(100, "text/html").unwrap_err().0;
+        assert!(e.contains("image/*"), "{e}");
+    }
+
+    #[test]
+    fn common_prefix_of_types() {
+        let mut p = avatar();
+        p.content_type_prefixes.clear();
+        p.content_types = vec![
+            "application/pdf".into(),
+            "application/vnd.openxmlformats-officedocument.wordprocessingml.document".into(),
+        ];
+        assert_eq!(p.common_type_prefix(), "application/");
+        assert_eq!(avatar().common_type_prefix(), "image/");
+    }
+}
