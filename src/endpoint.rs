@@ -50,7 +50,7 @@ impl Endpoint {
             .filter(|s| *s == "http" || *s == "https")
             .ok_or_else(bad)?;
         let authority = uri.authority().ok_or_else(bad)?;
-        if uri.path().trim_end_matches('/') != ""
+        if !uri.path().trim_end_matches('/').is_empty()
             || uri.query().is_some()
             || authority.as_str().contains('@')
         {

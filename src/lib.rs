@@ -46,6 +46,8 @@ pub mod units;
 
 #[cfg(feature = "server")]
 pub mod embedded;
+#[cfg(feature = "server")]
+pub mod server;
 
 pub use condition::{Condition, Field, PrefixField};
 pub use credentials::Credentials;

@@ -76,7 +76,7 @@ pub fn format_size(bytes: u64) -> String {
     for (size, name) in UNITS {
         if bytes >= size {
             let v = bytes as f64 / size as f64;
-            return if bytes % size == 0 {
+            return if bytes.is_multiple_of(size) {
                 format!("{} {name}", bytes / size)
             } else {
                 format!("{v:.1} {name}")
@@ -93,11 +93,11 @@ pub fn format_size(bytes: u64) -> String {
 /// A duration in words: `15 minutes`, `1 hour`, `7 days`, `45 seconds`.
 pub fn format_duration(d: Duration) -> String {
     let s = d.as_secs();
-    let (n, unit) = if s % 86_400 == 0 && s >= 86_400 {
+    let (n, unit) = if s.is_multiple_of(86_400) && s >= 86_400 {
         (s / 86_400, "day")
-    } else if s % 3600 == 0 && s >= 3600 {
+    } else if s.is_multiple_of(3600) && s >= 3600 {
         (s / 3600, "hour")
-    } else if s % 60 == 0 && s >= 60 {
+    } else if s.is_multiple_of(60) && s >= 60 {
         (s / 60, "minute")
     } else {
         (s, "second")
