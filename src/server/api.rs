@@ -146,10 +146,9 @@ pub struct SignRequest {
 pub struct SignResponse {
     /// Always "POST".
     pub method: &'static str,
-    /// Where to post.
-    pub url: String,
-    /// The fields, in order; `file` goes last.
-    pub fields: serde_json::Map<String, serde_json::Value>,
+    /// Where to post (`url`) and the fields, in order; `file` goes last.
+    #[serde(flatten)]
+    pub post: PresignedPost,
     /// The object's key.
     pub key: String,
     /// When the form stops working (RFC 3339).
@@ -198,16 +197,9 @@ async fn sign(
         Some(&req.filename),
         Some(&content_type),
     )?;
-    let fields = issued
-        .post
-        .fields
-        .iter()
-        .map(|(k, v)| (k.clone(), serde_json::Value::String(v.clone())))
-        .collect();
     Ok(Json(SignResponse {
         method: "POST",
-        url: issued.post.url,
-        fields,
+        post: issued.post,
         key: issued.key,
         expires_at: iso(issued.expires_at),
         uploaded_url: issued.uploaded_url,
