@@ -28,11 +28,11 @@ pub fn router(state: &Arc<AppState>) -> Router<Arc<AppState>> {
         Router::new().route("/api/v1/sign/{profile}", post(sign)),
         state,
     );
-    Router::new()
+    let api = Router::new()
         .merge(signing)
         .route("/api/v1/download-url", get(download_url))
-        .route("/api/v1/s3-error", post(s3_error))
-        .route("/healthz", get(healthz))
+        .route("/api/v1/s3-error", post(s3_error));
+    super::security::api_cors(api, state).route("/healthz", get(healthz))
 }
 
 /// Authenticates the caller and finds a profile it may use: 401, 404 or 403 otherwise.

@@ -16,7 +16,9 @@ use tower_governor::{GovernorError, GovernorLayer};
 use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::set_header::SetResponseHeaderLayer;
 use tower_http::timeout::TimeoutLayer;
-use tower_http::trace::TraceLayer;
+use tower_http::cors::{AllowOrigin, CorsLayer};
+use tower_http::trace::{DefaultMakeSpan, DefaultOnResponse, TraceLayer};
+use tracing::Level;
 
 /// The origin (`scheme://host[:port]`) of a URL.
 pub fn origin(url: &str) -> String {
@@ -97,6 +99,26 @@ pub fn rate_limited(router: Router<Arc<AppState>>, state: &Arc<AppState>) -> Rou
     router.layer(layer)
 }
 
+/// Lets the configured other origins call the API from their pages (CORS); none by default.
+pub fn api_cors(router: Router<Arc<AppState>>, state: &Arc<AppState>) -> Router<Arc<AppState>> {
+    let origins: Vec<HeaderValue> = state
+        .config
+        .allowed_origins
+        .iter()
+        .filter_map(|o| HeaderValue::from_str(o).ok())
+        .collect();
+    if origins.is_empty() {
+        return router;
+    }
+    router.layer(
+        CorsLayer::new()
+            .allow_origin(AllowOrigin::list(origins))
+            .allow_methods([http::Method::GET, http::Method::POST])
+            .allow_headers([http::header::CONTENT_TYPE, http::header::AUTHORIZATION])
+            .allow_credentials(true),
+    )
+}
+
 /// Wraps the whole router in headers, limits, timeouts and logs.
 pub fn apply(router: Router<Arc<AppState>>, state: &Arc<AppState>) -> Router<Arc<AppState>> {
     let csp = HeaderValue::from_str(&state.csp)
@@ -125,5 +147,9 @@ pub fn apply(router: Router<Arc<AppState>>, state: &Arc<AppState>) -> Router<Arc
             http::header::X_FRAME_OPTIONS,
             HeaderValue::from_static("DENY"),
         ))
-        .layer(TraceLayer::new_for_http())
+        .layer(
+            TraceLayer::new_for_http()
+                .make_span_with(DefaultMakeSpan::new().level(Level::INFO))
+                .on_response(DefaultOnResponse::new().level(Level::INFO)),
+        )
 }
