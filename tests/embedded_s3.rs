@@ -464,6 +464,71 @@ async fn form_for_one_bucket_posted_to_another_is_refused() {
 }
 
 #[tokio::test]
+async fn form_signed_for_another_region_is_refused() {
+    let store = Store::start().await;
+    let endpoint = Endpoint::custom(&store.s3.endpoint(), true).expect("endpoint");
+    let signer = Signer::new(Credentials::new(ACCESS, SECRET), "eu-west-1", endpoint);
+    let form = sign_now(&signer, uploads());
+    let resp = store.post_form(&form, "a.txt", b"data").await;
+    store
+        .assert_refused(
+            resp,
+            StatusCode::BAD_REQUEST,
+            "AuthorizationHeaderMalformed",
+        )
+        .await;
+}
+
+fn sha256_b64(data: &[u8]) -> String {
+    use sha2::Digest as _;
+    base64::engine::general_purpose::STANDARD.encode(sha2::Sha256::digest(data))
+}
+
+#[tokio::test]
+async fn post_with_a_signed_checksum_is_verified_before_storing() {
+    let store = Store::start().await;
+    let form = sign_now(
+        &store.signer(),
+        uploads().checksum("sha256", sha256_b64(b"expected")),
+    );
+    let resp = store.post_form(&form, "c.txt", b"tampered").await;
+    store
+        .assert_refused(resp, StatusCode::BAD_REQUEST, "BadDigest")
+        .await;
+
+    let resp = store.post_form(&form, "c.txt", b"expected").await;
+    assert_eq!(resp.status(), StatusCode::NO_CONTENT);
+    assert_eq!(store.get("uploads/c.txt").await.1, b"expected");
+}
+
+#[tokio::test]
+async fn put_with_a_wrong_content_md5_stores_nothing() {
+    let store = Store::start().await;
+    let put = store
+        .signer()
+        .presign_put(
+            BUCKET,
+            "md5.txt",
+            Duration::from_secs(60),
+            OffsetDateTime::now_utc(),
+            None,
+        )
+        .expect("presign put");
+    // Content-MD5 of "other", not of the body.
+    let resp = store
+        .http
+        .put(put)
+        .header("content-md5", "eV8yArF8trw9S3cdjGyerw==")
+        .body("data")
+        .send()
+        .await
+        .expect("PUT sent");
+    store
+        .assert_refused(resp, StatusCode::BAD_REQUEST, "BadDigest")
+        .await;
+}
+
+#[tokio::test]
 async fn presigned_put_then_head_and_get() {
     let store = Store::start().await;
     let signer = store.signer();

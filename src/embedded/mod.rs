@@ -23,6 +23,7 @@
 //! policy, S3's POST success responses with the expanded key, and CORS.
 
 mod cors;
+mod digest;
 mod form;
 mod frontend;
 mod respond;

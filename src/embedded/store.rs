@@ -36,6 +36,7 @@ use s3s::region::Region;
 use s3s::{s3_error, S3Request, S3Response, S3Result, S3};
 use sha2::Sha256;
 
+use super::digest::{too_large, Declared, MAX_VERIFIED_BODY};
 use super::form::{expand, FormView};
 use super::respond::{redirect_is_usable, PostOutcome};
 
@@ -107,6 +108,22 @@ impl GuardedStore {
         }
     }
 
+    async fn put(
+        &self,
+        mut req: S3Request<PutObjectInput>,
+    ) -> S3Result<S3Response<PutObjectOutput>> {
+        self.admit(&req).await?;
+        let declared = Declared::from(&req.input);
+        if !declared.is_empty() {
+            let length = req.input.content_length.and_then(|l| u64::try_from(l).ok());
+            if length.is_some_and(|l| l > MAX_VERIFIED_BODY) {
+                return Err(too_large());
+            }
+            req.input.body = declared.verify(req.input.body.take()).await?;
+        }
+        self.inner.put_object(req).await
+    }
+
     async fn post(
         &self,
         mut req: S3Request<PostObjectInput>,
@@ -151,6 +168,8 @@ impl GuardedStore {
             }
         }
 
+        let declared = Declared::from(&req.input);
+        req.input.body = declared.verify(req.input.body.take()).await?;
         req.input.key.clone_from(&key);
         let bucket = req.input.bucket.clone();
         let redirect = req.input.success_action_redirect.clone();
@@ -392,7 +411,6 @@ impl S3 for GuardedStore {
         list_objects_v2: ListObjectsV2Input => ListObjectsV2Output;
         head_object: HeadObjectInput => HeadObjectOutput;
         get_object: GetObjectInput => GetObjectOutput;
-        put_object: PutObjectInput => PutObjectOutput;
         delete_object: DeleteObjectInput => DeleteObjectOutput;
         delete_objects: DeleteObjectsInput => DeleteObjectsOutput;
         create_multipart_upload: CreateMultipartUploadInput => CreateMultipartUploadOutput;
@@ -400,6 +418,17 @@ impl S3 for GuardedStore {
         complete_multipart_upload: CompleteMultipartUploadInput => CompleteMultipartUploadOutput;
         abort_multipart_upload: AbortMultipartUploadInput => AbortMultipartUploadOutput;
         list_parts: ListPartsInput => ListPartsOutput;
+    }
+
+    fn put_object<'life0, 'async_trait>(
+        &'life0 self,
+        req: S3Request<PutObjectInput>,
+    ) -> S3Future<'async_trait, PutObjectOutput>
+    where
+        'life0: 'async_trait,
+        Self: 'async_trait,
+    {
+        Box::pin(self.put(req))
     }
 
     fn post_object<'life0, 'async_trait>(
