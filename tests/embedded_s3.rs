@@ -529,6 +529,22 @@ async fn put_with_a_wrong_content_md5_stores_nothing() {
 }
 
 #[tokio::test]
+async fn oversized_form_fields_before_the_file_are_refused() {
+    let store = Store::start().await;
+    let form = sign_now(&store.signer(), uploads());
+    // x-ignore-* fields need no condition; 70 KiB of them is still too much.
+    let fields = with_field(&form, "x-ignore-padding", &"p".repeat(70 * 1024));
+    let resp = store.post(&form.url, &fields, "a.txt", b"data").await;
+    store
+        .assert_refused(
+            resp,
+            StatusCode::BAD_REQUEST,
+            "MaxPostPreDataLengthExceededError",
+        )
+        .await;
+}
+
+#[tokio::test]
 async fn presigned_put_then_head_and_get() {
     let store = Store::start().await;
     let signer = store.signer();

@@ -20,6 +20,8 @@ pub(crate) struct FormView {
     fields: Vec<(String, String)>,
     /// The `filename` parameter of the `file` part, if it had one.
     filename: Option<String>,
+    /// Bytes from the start of the body to the file's content.
+    preamble_len: usize,
 }
 
 impl FormView {
@@ -40,6 +42,11 @@ impl FormView {
     /// The uploaded file's name as the browser sent it.
     pub(crate) fn filename(&self) -> Option<&str> {
         self.filename.as_deref()
+    }
+
+    /// How many bytes of the body precede the file's content.
+    pub(crate) fn preamble_len(&self) -> usize {
+        self.preamble_len
     }
 }
 
@@ -132,6 +139,7 @@ pub(crate) fn scan(buf: &[u8], boundary: &[u8]) -> Scan {
         if let Some((name, filename)) = part_disposition(headers) {
             if name.eq_ignore_ascii_case("file") {
                 view.filename = filename;
+                view.preamble_len = body_start;
                 return Scan::File(view);
             }
             open_field = Some((name.to_ascii_lowercase(), body_start));
@@ -244,6 +252,7 @@ Content-Type: application/pdf\r\n\r\n%PDF";
             panic!("no file part found");
         };
         assert_eq!(view.filename(), Some("C:\\tmp\\résumé.pdf"));
+        assert_eq!(view.preamble_len(), FORM.len() - 4);
         assert_eq!(view.field("policy"), Some("abc\r\n--XyZ-not"));
         assert_eq!(view.field("empty"), Some(""));
         assert_eq!(view.field("key"), Some("second"));

@@ -24,8 +24,8 @@ use super::cors::CorsPolicy;
 use super::form::{boundary, scan, Scan};
 use super::respond::{xml_error, PostOutcome};
 
-/// Most bytes of form fields read before the file part (S3 caps this too).
-const MAX_FORM_PREAMBLE: usize = 1024 * 1024;
+/// Most bytes of form fields read before the file part (S3 caps them at 20 KB).
+const MAX_FORM_PREAMBLE: usize = 64 * 1024;
 
 /// Routes requests to s3s and adds what s3s lacks.
 pub(crate) struct Frontend {
@@ -53,7 +53,9 @@ impl Frontend {
             .headers()
             .get(header::HOST)
             .and_then(|h| h.to_str().ok())
-            .map_or_else(|| self.fallback_host.clone(), str::to_owned);
+            .map(str::to_owned)
+            .or_else(|| req.uri().authority().map(ToString::to_string)) // HTTP/2
+            .unwrap_or_else(|| self.fallback_host.clone());
 
         let form_boundary = (req.method() == Method::POST)
             .then(|| req.headers().get(header::CONTENT_TYPE))
@@ -77,18 +79,20 @@ impl Frontend {
         let (mut parts, mut incoming) = req.into_parts();
         let mut buf = BytesMut::new();
         let mut ended = false;
+        let too_large = || {
+            xml_error(
+                StatusCode::BAD_REQUEST,
+                "MaxPostPreDataLengthExceededError",
+                "Your POST request fields preceding the upload file were too large.",
+            )
+        };
         let view = loop {
             match scan(&buf, boundary) {
+                Scan::File(view) if view.preamble_len() > MAX_FORM_PREAMBLE => return too_large(),
                 Scan::File(view) => break Some(view),
                 Scan::NoFile => break None,
                 Scan::NeedMore if ended => break None,
-                Scan::NeedMore if buf.len() > MAX_FORM_PREAMBLE => {
-                    return xml_error(
-                        StatusCode::BAD_REQUEST,
-                        "MaxPostPreDataLengthExceededError",
-                        "Your POST request fields preceding the upload file were too large.",
-                    );
-                }
+                Scan::NeedMore if buf.len() > MAX_FORM_PREAMBLE => return too_large(),
                 Scan::NeedMore => {}
             }
             match std::future::poll_fn(|cx| Pin::new(&mut incoming).poll_frame(cx)).await {

@@ -16,11 +16,13 @@
 //! too leniently, `x-amz-server-side-encryption*`). Unsigned requests are
 //! refused by its default access check.
 //!
-//! What this module adds (see [`store`] and [`frontend`]): region and SigV4
-//! only, a 7-day cap on presigned URLs, existing buckets only, keys that
-//! stay inside their bucket directory, `${filename}` expansion with the key
-//! prefix checked again after it, server-side-encryption fields in the
-//! policy, S3's POST success responses with the expanded key, and CORS.
+//! What this module adds (see the `store` and `frontend` submodules): region
+//! and SigV4 only, a 7-day cap on presigned URLs, existing buckets only, keys
+//! that stay inside their bucket directory, digests checked before writing,
+//! `${filename}` expansion with the key prefix checked again after it,
+//! server-side-encryption fields in the policy, S3's POST success responses
+//! with the expanded key, POST forms signed days before use (s3s holds their
+//! `x-amz-date` to 15 minutes; the policy expiration is what counts), and CORS.
 
 mod cors;
 mod digest;

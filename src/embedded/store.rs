@@ -12,7 +12,13 @@
 //! - keys with `.`/`..` segments, a leading `/` or a backslash are refused:
 //!   s3s-fs maps keys to paths, so `up/../other-bucket/x` would escape.
 //!
-//! and for POST object:
+//! - a declared Content-MD5 or `x-amz-checksum-*` is checked before s3s-fs
+//!   writes anything (see `digest`);
+//!
+//! and for POST object (s3s drops the policy before `post_object`, so the
+//! frontend reads the form's fields as well, see `form`):
+//! - the form as the frontend read it must have the key s3s read, and its
+//!   policy signature is verified again, so the policy used below is signed;
 //! - `${filename}` in the key is expanded, and every `starts-with $key`
 //!   condition is checked again against the expanded key;
 //! - server-side-encryption fields, which s3s exempts from the "every field
