@@ -4,7 +4,7 @@
 //! allows `starts-with`, so a [`Condition::StartsWith`] on any other field cannot be built.
 
 use crate::error::{Error, Result};
-use serde::ser::{SerializeMap, SerializeSeq};
+use serde::ser::{Error as _, SerializeMap, SerializeSeq};
 use serde::{Serialize, Serializer};
 
 /// One POST form field that a policy can constrain.
@@ -231,12 +231,22 @@ impl Condition {
     }
 }
 
-/// `$name`, borrowed into a serializer without allocating for the common names.
+/// `$name`, written without going through `fmt` or the heap for names up to 63 bytes.
 struct Dollar<'a>(&'a str);
 
 impl Serialize for Dollar<'_> {
     fn serialize<S: Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
-        s.collect_str(&format_args!("${}", self.0))
+        let name = self.0.as_bytes();
+        let mut buf = [b'$'; 64];
+        match buf.get_mut(1..=name.len()) {
+            Some(rest) => {
+                rest.copy_from_slice(name);
+                // `$` followed by a whole `&str` is UTF-8.
+                let dollar = std::str::from_utf8(&buf[..=name.len()]).map_err(S::Error::custom)?;
+                s.serialize_str(dollar)
+            }
+            None => s.collect_str(&format_args!("${}", self.0)),
+        }
     }
 }
 

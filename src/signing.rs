@@ -10,11 +10,16 @@ use crate::error::{Error, Result};
 use crate::policy::PostPolicy;
 use aws_sigv4::sign::v4::{calculate_signature, generate_signing_key};
 use base64::Engine as _;
+use hmac::{Hmac, Mac};
 use serde::ser::{SerializeMap, SerializeSeq, SerializeStruct};
 use serde::{Serialize, Serializer};
+use sha2::Sha256;
 use std::fmt::Write as _;
 use std::sync::{RwLock, RwLockReadGuard};
 use time::{Date, OffsetDateTime};
+
+/// HMAC-SHA256 keyed with a signing key: cloning one skips hashing the key's two pad blocks.
+type HmacSha256 = Hmac<Sha256>;
 
 /// The SigV4 algorithm name.
 pub const ALGORITHM: &str = "AWS4-HMAC-SHA256";
@@ -61,11 +66,21 @@ impl Serialize for PresignedPost {
     }
 }
 
-#[derive(Debug)]
 struct CachedKey {
     access_key_id: String,
     date: Date,
     key: [u8; 32],
+    /// HMAC-SHA256 keyed with `key`, its inner and outer pad blocks already hashed.
+    mac: HmacSha256,
+}
+
+impl std::fmt::Debug for CachedKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CachedKey")
+            .field("access_key_id", &self.access_key_id)
+            .field("date", &self.date)
+            .finish_non_exhaustive()
+    }
 }
 
 /// Signs POST policies and presigned URLs for one region and endpoint.
@@ -75,6 +90,8 @@ pub struct Signer {
     region: String,
     endpoint: Endpoint,
     cache: RwLock<Option<CachedKey>>,
+    /// The last bucket a form was signed for, and its URL.
+    bucket_url: RwLock<Option<(String, String)>>,
 }
 
 impl Signer {
@@ -85,6 +102,7 @@ impl Signer {
             region: region.into(),
             endpoint,
             cache: RwLock::new(None),
+            bucket_url: RwLock::new(None),
         }
     }
 
@@ -108,8 +126,9 @@ impl Signer {
         self.credentials.read().unwrap_or_else(|e| e.into_inner())
     }
 
-    /// The SigV4 signing key for `creds` on `now`'s date, derived at most once a day.
-    pub(crate) fn signing_key(&self, creds: &Credentials, now: OffsetDateTime) -> [u8; 32] {
+    /// The SigV4 signing key for `creds` on `now`'s date, derived at most once a day, and an
+    /// HMAC keyed with it.
+    fn signing_key(&self, creds: &Credentials, now: OffsetDateTime) -> ([u8; 32], HmacSha256) {
         let date = now.date();
         if let Some(c) = self
             .cache
@@ -118,16 +137,36 @@ impl Signer {
             .as_ref()
         {
             if c.date == date && c.access_key_id == creds.access_key_id() {
-                return c.key;
+                return (c.key, c.mac.clone());
             }
         }
         let key = derive_key(creds.secret_access_key(), now, &self.region);
+        let mac = HmacSha256::new_from_slice(&key).expect("HMAC takes a key of any size");
         *self.cache.write().unwrap_or_else(|e| e.into_inner()) = Some(CachedKey {
             access_key_id: creds.access_key_id().to_string(),
             date,
             key,
+            mac: mac.clone(),
         });
-        key
+        (key, mac)
+    }
+
+    /// The URL forms for `bucket` post to, remembered for the last bucket.
+    fn bucket_url(&self, bucket: &str) -> String {
+        if let Some((b, url)) = self
+            .bucket_url
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .as_ref()
+        {
+            if b == bucket {
+                return url.clone();
+            }
+        }
+        let url = self.endpoint.bucket_url(bucket, &self.region);
+        *self.bucket_url.write().unwrap_or_else(|e| e.into_inner()) =
+            Some((bucket.to_string(), url.clone()));
+        url
     }
 
     /// Signs `policy` as of `now`: adds bucket, key, algorithm, credential, date and token
@@ -145,18 +184,18 @@ impl Signer {
         }
         let amz_date = amz_date(now);
         let credential = credential_scope(creds.access_key_id(), now, &self.region);
-        let mut expiration = String::with_capacity(20);
-        write_iso8601(&mut expiration, utc_seconds(policy.expiration));
+        let expiration = Iso8601::new(utc_seconds(policy.expiration));
         let doc = PolicyDocument {
-            expiration: &expiration,
+            expiration: expiration.as_str(),
             policy,
             credential: &credential,
             date: &amz_date,
             token: creds.session_token(),
         };
-        let json = serde_json::to_vec(&doc).map_err(|e| Error::Signing(e.to_string()))?;
-        let encoded = base64::engine::general_purpose::STANDARD.encode(json);
-        let signature = calculate_signature(self.signing_key(&creds, now), encoded.as_bytes());
+        let encoded = encode_policy(&doc)?;
+        let (_, mut mac) = self.signing_key(&creds, now);
+        mac.update(encoded.as_bytes());
+        let signature = hex_lower(&mac.finalize().into_bytes().into());
 
         let mut fields = Vec::with_capacity(policy.fields.len() + 7);
         fields.extend(
@@ -175,15 +214,16 @@ impl Signer {
         fields.push(("policy".into(), encoded));
         fields.push(("x-amz-signature".into(), signature));
         Ok(PresignedPost {
-            url: self.endpoint.bucket_url(&policy.bucket, &self.region),
+            url: self.bucket_url(&policy.bucket),
             fields,
         })
     }
 
     /// Signs an already-encoded base64 policy, as S3 verifies it (for tests and tooling).
     pub fn sign_encoded_policy(&self, policy_base64: &str, now: OffsetDateTime) -> String {
+        // aws-sigv4's own HMAC, not the cached one `sign_post` uses: the tests compare the two.
         let creds = self.creds();
-        calculate_signature(self.signing_key(&creds, now), policy_base64.as_bytes())
+        calculate_signature(self.signing_key(&creds, now).0, policy_base64.as_bytes())
     }
 }
 
@@ -200,6 +240,30 @@ fn derive_key(secret: &str, now: OffsetDateTime, region: &str) -> [u8; 32] {
     out
 }
 
+/// The document as JSON, base64-encoded. The JSON goes into a buffer kept per thread, so
+/// signing allocates only what it returns.
+fn encode_policy(doc: &PolicyDocument<'_>) -> Result<String> {
+    thread_local! {
+        static JSON: std::cell::RefCell<Vec<u8>> = const { std::cell::RefCell::new(Vec::new()) };
+    }
+    fn encode(json: &mut Vec<u8>, doc: &PolicyDocument<'_>) -> Result<String> {
+        json.clear();
+        json.reserve(doc.size_hint());
+        serde_json::to_writer(&mut *json, doc).map_err(|e| Error::Signing(e.to_string()))?;
+        Ok(base64::engine::general_purpose::STANDARD.encode(&json))
+    }
+    JSON.with(|cell| match cell.try_borrow_mut() {
+        Ok(mut json) => {
+            let encoded = encode(&mut json, doc);
+            if json.capacity() > 64 << 10 {
+                *json = Vec::new();
+            }
+            encoded
+        }
+        Err(_) => encode(&mut Vec::new(), doc),
+    })
+}
+
 /// The policy document: the caller's conditions, then bucket, key and the signing conditions.
 struct PolicyDocument<'a> {
     expiration: &'a str,
@@ -207,6 +271,29 @@ struct PolicyDocument<'a> {
     credential: &'a str,
     date: &'a str,
     token: Option<&'a str>,
+}
+
+impl PolicyDocument<'_> {
+    /// About the length of the JSON, a little over unless values need escaping.
+    fn size_hint(&self) -> usize {
+        let p = self.policy;
+        let conditions: usize = p
+            .conditions
+            .iter()
+            .chain([&p.key_condition])
+            .map(|c| match c {
+                Condition::Eq(f, v) | Condition::EqExplicit(f, v) => f.name().len() + v.len() + 24,
+                Condition::StartsWith(f, v) => f.name().len() + v.len() + 24,
+                Condition::ContentLengthRange { .. } => 72,
+            })
+            .sum();
+        let signing = p.bucket.len()
+            + self.credential.len()
+            + self.date.len()
+            + self.token.map_or(0, |t| t.len() + 32)
+            + 128;
+        48 + self.expiration.len() + conditions + signing
+    }
 }
 
 struct Conditions<'a>(&'a PolicyDocument<'a>);
@@ -249,9 +336,91 @@ impl Serialize for PolicyDocument<'_> {
     }
 }
 
+/// Lowercase hex of a 32-byte digest.
+fn hex_lower(bytes: &[u8; 32]) -> String {
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    let mut out = String::with_capacity(64);
+    for b in bytes {
+        out.push(char::from(DIGITS[usize::from(b >> 4)]));
+        out.push(char::from(DIGITS[usize::from(b & 0xf)]));
+    }
+    out
+}
+
+/// The date and time fields of `t` as zero-padded ASCII digits: `YYYY`, `MM`, `DD`, `hh`, `mm`,
+/// `ss`; `None` for years outside 0..=9999, which go through `fmt` instead.
+fn digits(t: OffsetDateTime) -> Option<[[u8; 2]; 7]> {
+    let (year, month, day) = t.to_calendar_date();
+    let (hour, minute, second) = t.to_hms();
+    let year = u16::try_from(year).ok().filter(|y| *y <= 9999)?;
+    let two = |v: u8| [b'0' + v / 10, b'0' + v % 10];
+    Some([
+        two((year / 100) as u8),
+        two((year % 100) as u8),
+        two(u8::from(month)),
+        two(day),
+        two(hour),
+        two(minute),
+        two(second),
+    ])
+}
+
+/// `digits` pairs pushed onto `s`.
+fn push_digits(s: &mut String, pairs: &[[u8; 2]]) {
+    for pair in pairs {
+        s.push(char::from(pair[0]));
+        s.push(char::from(pair[1]));
+    }
+}
+
+/// `2026-03-14T16:09:26Z` on the stack.
+struct Iso8601 {
+    buf: [u8; 20],
+    fallback: Option<String>,
+}
+
+impl Iso8601 {
+    fn new(t: OffsetDateTime) -> Self {
+        match digits(t) {
+            Some([c, y, mo, d, h, mi, s]) => {
+                let mut buf = *b"0000-00-00T00:00:00Z";
+                for (at, two) in [(0, c), (2, y), (5, mo), (8, d), (11, h), (14, mi), (17, s)] {
+                    buf[at..at + 2].copy_from_slice(&two);
+                }
+                Self {
+                    buf,
+                    fallback: None,
+                }
+            }
+            None => {
+                let mut s = String::new();
+                write_iso8601_fmt(&mut s, t);
+                Self {
+                    buf: [0; 20],
+                    fallback: Some(s),
+                }
+            }
+        }
+    }
+
+    fn as_str(&self) -> &str {
+        match &self.fallback {
+            Some(s) => s,
+            None => std::str::from_utf8(&self.buf).unwrap_or_default(),
+        }
+    }
+}
+
 /// `20260314T150926Z`
 pub(crate) fn amz_date(t: OffsetDateTime) -> String {
     let mut s = String::with_capacity(16);
+    if let Some(d) = digits(t) {
+        push_digits(&mut s, &d[..4]);
+        s.push('T');
+        push_digits(&mut s, &d[4..]);
+        s.push('Z');
+        return s;
+    }
     let _ = write!(
         s,
         "{:04}{:02}{:02}T{:02}{:02}{:02}Z",
@@ -267,19 +436,29 @@ pub(crate) fn amz_date(t: OffsetDateTime) -> String {
 
 /// `AKID/20260314/us-east-1/s3/aws4_request`
 pub(crate) fn credential_scope(access_key_id: &str, t: OffsetDateTime, region: &str) -> String {
-    let mut s = String::with_capacity(access_key_id.len() + region.len() + 32);
-    let _ = write!(
-        s,
-        "{access_key_id}/{:04}{:02}{:02}/{region}/{SERVICE}/aws4_request",
-        t.year(),
-        u8::from(t.month()),
-        t.day()
-    );
+    let mut s = String::with_capacity(access_key_id.len() + region.len() + SERVICE.len() + 24);
+    s.push_str(access_key_id);
+    s.push('/');
+    match digits(t) {
+        Some(d) => push_digits(&mut s, &d[..4]),
+        None => {
+            let _ = write!(s, "{:04}{:02}{:02}", t.year(), u8::from(t.month()), t.day());
+        }
+    }
+    s.push('/');
+    s.push_str(region);
+    s.push('/');
+    s.push_str(SERVICE);
+    s.push_str("/aws4_request");
     s
 }
 
 /// `2026-03-14T16:09:26Z`, UTC, as S3 expects the policy expiration.
 pub(crate) fn write_iso8601(s: &mut String, t: OffsetDateTime) {
+    s.push_str(Iso8601::new(t).as_str());
+}
+
+fn write_iso8601_fmt(s: &mut String, t: OffsetDateTime) {
     let _ = write!(
         s,
         "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}Z",
@@ -290,4 +469,54 @@ pub(crate) fn write_iso8601(s: &mut String, t: OffsetDateTime) {
         t.minute(),
         t.second()
     );
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use time::macros::datetime;
+
+    #[test]
+    fn dates_format_like_fmt() {
+        for t in [
+            datetime!(2026-03-14 15:09:26 UTC),
+            datetime!(2000-01-01 00:00:00 UTC),
+            datetime!(0999-12-31 23:59:59 UTC),
+            datetime!(9999-12-31 23:59:59 UTC),
+            datetime!(-0005-06-07 08:09:10 UTC),
+        ] {
+            let mut fmt = String::new();
+            write_iso8601_fmt(&mut fmt, t);
+            let mut fast = String::new();
+            write_iso8601(&mut fast, t);
+            assert_eq!(fast, fmt);
+            let compact = format!(
+                "{:04}{:02}{:02}T{:02}{:02}{:02}Z",
+                t.year(),
+                u8::from(t.month()),
+                t.day(),
+                t.hour(),
+                t.minute(),
+                t.second()
+            );
+            assert_eq!(amz_date(t), compact);
+            assert_eq!(
+                credential_scope("AKID", t, "eu-west-1"),
+                format!(
+                    "AKID/{}/eu-west-1/s3/aws4_request",
+                    &compact[..compact.len() - 8]
+                )
+            );
+        }
+    }
+
+    #[test]
+    fn hex_is_lowercase_and_padded() {
+        let mut b = [0u8; 32];
+        b[0] = 0x0f;
+        b[31] = 0xa0;
+        let h = hex_lower(&b);
+        assert_eq!(h, hex::encode(b));
+        assert!(h.starts_with("0f00") && h.ends_with("00a0"));
+    }
 }
