@@ -13,8 +13,6 @@
   const message = document.getElementById("message");
   const list = document.getElementById("progress");
   const submit = document.getElementById("submit");
-  const minSize = Number(form.dataset.minSize || 0);
-  const maxSize = Number(form.dataset.maxSize || 0);
   const types = (form.dataset.types || "").split(",").filter(Boolean);
   const prefixes = (form.dataset.prefixes || "").split(",").filter(Boolean);
   const multiple = form.dataset.multiple === "true";
@@ -47,7 +45,10 @@
   }
 
   // The checks S3 would make, done before any request leaves the page.
+  // The limits are read from the form each time, so the page always checks what it shows.
   function check(file) {
+    const minSize = Number(form.dataset.minSize || 0);
+    const maxSize = Number(form.dataset.maxSize || 0);
     if (maxSize && file.size > maxSize) {
       return `“${file.name}” is ${formatSize(file.size)}; the limit is ${formatSize(maxSize)}.`;
     }
