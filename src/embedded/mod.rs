@@ -13,16 +13,18 @@
 //! condition, `content-length-range` (min and max), the `bucket` condition
 //! against the URL's bucket, and that every form field appears in the policy
 //! (except `x-amz-signature`, `file`, `policy`, `submit`, `x-ignore-*`, and,
-//! too leniently, `x-amz-server-side-encryption*`). Unsigned requests are
-//! refused by its default access check.
+//! too leniently, `x-amz-server-side-encryption*`, `signature` and
+//! `awsaccesskeyid`). Unsigned requests are refused by its default access
+//! check.
 //!
 //! What this module adds (see the `store` and `frontend` submodules): region
 //! and SigV4 only, a 7-day cap on presigned URLs, existing buckets only, keys
 //! that stay inside their bucket directory, digests checked before writing,
-//! `${filename}` expansion with the key prefix checked again after it,
-//! server-side-encryption fields in the policy, S3's POST success responses
-//! with the expanded key, POST forms signed days before use (s3s holds their
-//! `x-amz-date` to 15 minutes; the policy expiration is what counts), and CORS.
+//! `${filename}` expansion with the key prefix checked again after it, every
+//! form field but S3's own exemptions in the policy, S3's POST success
+//! responses with the expanded key, POST forms signed days before use (s3s
+//! holds their `x-amz-date` to 15 minutes; the policy expiration is what
+//! counts), and CORS.
 
 mod cors;
 mod digest;

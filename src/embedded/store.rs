@@ -21,8 +21,9 @@
 //!   policy signature is verified again, so the policy used below is signed;
 //! - `${filename}` in the key is expanded, and every `starts-with $key`
 //!   condition is checked again against the expanded key;
-//! - server-side-encryption fields, which s3s exempts from the "every field
-//!   must be in the policy" rule, must be in the policy as S3 requires;
+//! - server-side-encryption fields (and SigV2's `signature`/`awsaccesskeyid`),
+//!   which s3s exempts from the "every field must be in the policy" rule,
+//!   must be in the policy as S3 requires;
 //! - a `success_action_redirect` that is not an absolute http(s) URL is
 //!   refused before anything is stored (s3s would store, then fail);
 //! - the outcome (expanded key, ETag, redirect, status) is handed to the
@@ -162,7 +163,7 @@ impl GuardedStore {
                 .map_err(|e| s3_error!(InvalidArgument, "{e}"))?;
             check_key(&key)?;
             check_key_prefixes(&policy, &key)?;
-            check_sse_fields_signed(&policy, form.names())?;
+            check_exempt_fields_signed(&policy, form.names())?;
             key
         };
         if let Some(redirect) = req.input.success_action_redirect.as_deref() {
@@ -306,15 +307,18 @@ fn check_key_prefixes(policy: &PostPolicy, key: &str) -> S3Result<()> {
     Ok(())
 }
 
-/// Server-side-encryption form fields must be covered by the policy too
-/// (s3s exempts them; S3 exempts only `x-amz-signature`, `file`, `policy`
-/// and `x-ignore-*`).
-fn check_sse_fields_signed<'a>(
+/// Fields s3s lets through without a policy condition but S3 does not:
+/// `x-amz-server-side-encryption*`, and SigV2's `signature` and
+/// `awsaccesskeyid` in a SigV4 form. (S3 exempts `x-amz-signature`, `file`,
+/// `policy`, `x-ignore-*` and, in practice, the `submit` button.)
+fn check_exempt_fields_signed<'a>(
     policy: &PostPolicy,
     mut names: impl Iterator<Item = &'a str>,
 ) -> S3Result<()> {
     let unsigned = names.find(|name| {
-        name.starts_with("x-amz-server-side-encryption")
+        (name.starts_with("x-amz-server-side-encryption")
+            || *name == "signature"
+            || *name == "awsaccesskeyid")
             && !policy.conditions.iter().any(|c| match c {
                 PostPolicyCondition::Eq { field, .. }
                 | PostPolicyCondition::StartsWith { field, .. } => field == name,
@@ -477,6 +481,28 @@ mod tests {
         assert!(check_presign_lifetime(Some("X-Amz-Expires=604800&a=b")).is_ok());
         assert!(check_presign_lifetime(Some("a=b&X-Amz-Expires=604801")).is_err());
         assert!(check_presign_lifetime(Some("X-Amz-Expires=-1")).is_err());
+    }
+
+    #[test]
+    fn fields_s3s_exempts_need_conditions() {
+        let policy = PostPolicy::from_json(
+            r#"{"expiration":"2030-01-01T00:00:00Z","conditions":[{"x-amz-server-side-encryption":"AES256"}]}"#,
+        )
+        .expect("policy");
+        let ok = [
+            "key",
+            "x-amz-server-side-encryption",
+            "submit",
+            "x-ignore-a",
+        ];
+        assert!(check_exempt_fields_signed(&policy, ok.into_iter()).is_ok());
+        for extra in [
+            "signature",
+            "awsaccesskeyid",
+            "x-amz-server-side-encryption-context",
+        ] {
+            assert!(check_exempt_fields_signed(&policy, ["key", extra].into_iter()).is_err());
+        }
     }
 
     #[test]
