@@ -49,7 +49,9 @@ pub fn curl(post: &PresignedPost, policy: &PostPolicy, file: &str) -> String {
         ));
     }
     out.push_str(" \\\n  -F ");
-    out.push_str(&shell_quote(&format!("file=@{file}")));
+    // curl's own -F syntax treats `;` and `,` specially unless the name is double-quoted.
+    let curl_path = file.replace('\\', "\\\\").replace('"', "\\\"");
+    out.push_str(&shell_quote(&format!("file=@\"{curl_path}\"")));
     out.push_str(" \\\n  ");
     out.push_str(&shell_quote(&post.url));
     out
@@ -137,7 +139,7 @@ mod tests {
             line.contains("${CONTENT_TYPE:?set CONTENT_TYPE to a value starting with image/}"),
             "{line}"
         );
-        let file = line.find("file=@me.png").unwrap();
+        let file = line.find("file=@\"me.png\"").unwrap();
         assert!(line.rfind("--form-string").unwrap() < file);
     }
 
