@@ -84,7 +84,9 @@ pub fn rate_limited(router: Router<Arc<AppState>>, state: &Arc<AppState>) -> Rou
     let layer = GovernorLayer::new(conf).error_handler(|e| {
         use axum::response::IntoResponse;
         let wait = match &e {
-            GovernorError::TooManyRequests { wait_time, .. } => *wait_time,
+            // governor truncates the wait to whole seconds (0 for any wait under 1 s);
+            // round up so Retry-After never invites an immediate, refused retry.
+            GovernorError::TooManyRequests { wait_time, .. } => wait_time.saturating_add(1),
             _ => 1,
         };
         let mut resp = AppError::too_many(format!(
