@@ -171,6 +171,15 @@ async fn sign(
 ) -> Result<Json<SignResponse>, AppError> {
     let (caller, profile) = authorize(&state, &headers, &name)?;
     let Json(req) = body.map_err(|e| {
+        // A body over server.max_body read without a Content-Length: keep the 413.
+        if e.status() == http::StatusCode::PAYLOAD_TOO_LARGE {
+            return AppError {
+                status: e.status(),
+                code: "too_large",
+                message: "the request body is too large; send only {\"filename\", \"content_type\", \"size\"}".into(),
+                page: false,
+            };
+        }
         AppError::bad_request(format!(
             "the body must be JSON like {{\"filename\": \"me.png\", \"content_type\": \"image/png\", \"size\": 12345}} ({})",
             e.body_text()
