@@ -282,12 +282,27 @@ impl Browser {
             .unwrap_or_else(|e| panic!("choosing {paths:?}: {e}"));
     }
 
-    /// Resizes the window (the viewport in headless Chromium).
+    /// Resizes the window so that the viewport is `w`×`h` CSS pixels (the headless window
+    /// still counts some browser frame, so the difference is measured and added).
     pub async fn resize(&self, (w, h): (u32, u32)) {
-        self.client
-            .set_window_size(w, h)
+        let set = |w: u32, h: u32| async move {
+            self.client
+                .set_window_size(w, h)
+                .await
+                .unwrap_or_else(|e| panic!("resizing to {w}x{h}: {e}"));
+        };
+        set(w, h).await;
+        if let Ok(v) = self
+            .client
+            .execute("return [window.innerWidth, window.innerHeight];", vec![])
             .await
-            .unwrap_or_else(|e| panic!("resizing to {w}x{h}: {e}"));
+        {
+            let (iw, ih) = (v[0].as_u64().unwrap_or(0), v[1].as_u64().unwrap_or(0));
+            if iw > 0 && ih > 0 && (iw, ih) != (u64::from(w), u64::from(h)) {
+                let grow = |want: u32, got: u64| (u64::from(want) * 2).saturating_sub(got) as u32;
+                set(grow(w, iw), grow(h, ih)).await;
+            }
+        }
     }
 
     /// Saves a screenshot of the viewport as `target/e2e/NAME.png`; returns its path.
@@ -315,6 +330,8 @@ impl Browser {
     /// [`JOURNEY_LIMIT`], saves `NAME-FAILED.png` and fails the test with the cause.
     pub async fn journey(&self, name: &str, body: impl Future<Output = ()>) {
         let started = Instant::now();
+        let _ = std::fs::remove_file(screenshot_dir().join(format!("{name}-FAILED.png")));
+        self.resize(DESKTOP).await;
         let outcome =
             tokio::time::timeout(JOURNEY_LIMIT, AssertUnwindSafe(body).catch_unwind()).await;
         match outcome {
