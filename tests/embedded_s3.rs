@@ -391,9 +391,10 @@ async fn key_outside_the_signed_prefix_is_refused() {
     let form = sign_now(&store.signer(), uploads());
     let fields = with_field(&form, "key", "elsewhere/${filename}");
     let resp = store.post(&form.url, &fields, "a.txt", b"data").await;
-    store
-        .assert_refused(resp, StatusCode::BAD_REQUEST, "InvalidPolicyDocument")
+    let body = store
+        .assert_refused(resp, StatusCode::FORBIDDEN, "AccessDenied")
         .await;
+    assert!(body.contains("Invalid according to Policy"), "{body}");
 }
 
 #[tokio::test]
@@ -413,9 +414,10 @@ async fn content_type_other_than_the_signed_one_is_refused() {
     let form = sign_now(&store.signer(), uploads().content_type("image/png"));
     let fields = with_field(&form, "Content-Type", "text/html");
     let resp = store.post(&form.url, &fields, "a.png", b"data").await;
-    store
-        .assert_refused(resp, StatusCode::BAD_REQUEST, "InvalidPolicyDocument")
+    let body = store
+        .assert_refused(resp, StatusCode::FORBIDDEN, "AccessDenied")
         .await;
+    assert!(body.contains("Invalid according to Policy"), "{body}");
 }
 
 #[tokio::test]
@@ -424,9 +426,10 @@ async fn content_type_outside_the_signed_prefix_is_refused() {
     let form = sign_now(&store.signer(), uploads().content_type_prefix("image/"));
     let fields = with_field(&form, "Content-Type", "text/html");
     let resp = store.post(&form.url, &fields, "a.html", b"<p>").await;
-    store
-        .assert_refused(resp, StatusCode::BAD_REQUEST, "InvalidPolicyDocument")
+    let body = store
+        .assert_refused(resp, StatusCode::FORBIDDEN, "AccessDenied")
         .await;
+    assert!(body.contains("Invalid according to Policy"), "{body}");
 }
 
 #[tokio::test]
@@ -458,9 +461,10 @@ async fn form_for_one_bucket_posted_to_another_is_refused() {
     let form = sign_now(&store.signer(), uploads());
     let url = format!("{}/{OTHER_BUCKET}", store.s3.endpoint());
     let resp = store.post(&url, &form.fields, "a.txt", b"data").await;
-    store
-        .assert_refused(resp, StatusCode::BAD_REQUEST, "InvalidPolicyDocument")
+    let body = store
+        .assert_refused(resp, StatusCode::FORBIDDEN, "AccessDenied")
         .await;
+    assert!(body.contains("Invalid according to Policy"), "{body}");
 }
 
 #[tokio::test]

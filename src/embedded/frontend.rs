@@ -22,7 +22,7 @@ use s3s::Body;
 
 use super::cors::CorsPolicy;
 use super::form::{boundary, scan, Scan};
-use super::respond::{xml_error, PostOutcome};
+use super::respond::{policy_failure_as_s3, xml_error, PostOutcome};
 
 /// Most bytes of form fields read before the file part (S3 caps them at 20 KB).
 const MAX_FORM_PREAMBLE: usize = 64 * 1024;
@@ -116,11 +116,8 @@ impl Frontend {
             parts.extensions.insert(view);
         }
         let body = Replayed::new(buf.freeze(), (!ended).then_some(incoming));
-        call(
-            &self.forms,
-            Request::from_parts(parts, Body::http_body(body)),
-        )
-        .await
+        let req = Request::from_parts(parts, Body::http_body(body));
+        policy_failure_as_s3(call(&self.forms, req).await)
     }
 }
 

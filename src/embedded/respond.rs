@@ -150,6 +150,49 @@ fn redirect_location(target: &str, bucket: &str, key: &str, etag: &str) -> Strin
     out
 }
 
+/// S3's answer to a failed policy condition in place of s3s's.
+///
+/// s3s refuses a form whose field breaks an `eq`/`starts-with` condition (or
+/// whose `bucket` field contradicts the URL) with 400 `InvalidPolicyDocument`;
+/// S3 answers 403 `AccessDenied`, "Invalid according to Policy: ...", and
+/// keeps `InvalidPolicyDocument` for policies it cannot read.
+pub(crate) fn policy_failure_as_s3(resp: Response<s3s::Body>) -> Response<s3s::Body> {
+    if resp.status() != StatusCode::BAD_REQUEST {
+        return resp;
+    }
+    let Some(bytes) = resp.body().bytes() else {
+        return resp;
+    };
+    let Ok(text) = std::str::from_utf8(&bytes) else {
+        return resp;
+    };
+    if !text.contains("<Code>InvalidPolicyDocument</Code>") {
+        return resp;
+    }
+    let message = text
+        .split_once("<Message>")
+        .and_then(|(_, rest)| rest.split_once("</Message>"))
+        .map(|(m, _)| xml_unescape(m));
+    match message {
+        Some(m) if m.starts_with("Policy condition ") || m.starts_with("Bucket in form field") => {
+            xml_error(
+                StatusCode::FORBIDDEN,
+                "AccessDenied",
+                &format!("Invalid according to Policy: {m}"),
+            )
+        }
+        _ => resp,
+    }
+}
+
+fn xml_unescape(s: &str) -> String {
+    s.replace("&lt;", "<")
+        .replace("&gt;", ">")
+        .replace("&quot;", "\"")
+        .replace("&apos;", "'")
+        .replace("&amp;", "&")
+}
+
 /// An S3-style XML error response.
 pub(crate) fn xml_error<B: From<String>>(
     status: StatusCode,
@@ -226,6 +269,33 @@ mod tests {
         let r: Response<String> = outcome(None, Some(299)).render("h");
         assert_eq!(r.status(), StatusCode::NO_CONTENT);
         assert_eq!(r.headers()[header::ETAG], "\"abc\"");
+    }
+
+    #[test]
+    fn failed_conditions_become_access_denied() {
+        let s3s_answer = |code: &str, msg: &str| {
+            let mut r: Response<s3s::Body> = xml_error(StatusCode::BAD_REQUEST, code, msg);
+            *r.status_mut() = StatusCode::BAD_REQUEST;
+            r
+        };
+        let r = policy_failure_as_s3(s3s_answer(
+            "InvalidPolicyDocument",
+            "Policy condition 'eq' for field 'content-type' failed: expected 'a', got 'b'",
+        ));
+        assert_eq!(r.status(), StatusCode::FORBIDDEN);
+        let body = String::from_utf8(r.body().bytes().expect("bytes").to_vec()).expect("utf-8");
+        assert!(body.contains("<Code>AccessDenied</Code>"), "{body}");
+        assert!(
+            body.contains("Invalid according to Policy: Policy condition 'eq'"),
+            "{body}"
+        );
+        let unreadable = policy_failure_as_s3(s3s_answer(
+            "InvalidPolicyDocument",
+            "failed to parse POST policy",
+        ));
+        assert_eq!(unreadable.status(), StatusCode::BAD_REQUEST);
+        let other = policy_failure_as_s3(s3s_answer("EntityTooLarge", "Policy condition x"));
+        assert_eq!(other.status(), StatusCode::BAD_REQUEST);
     }
 
     #[test]
