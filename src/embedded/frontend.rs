@@ -5,7 +5,8 @@
 //! POST form up to its file part, for `${filename}` and the policy (the
 //! bytes read are replayed to s3s unchanged), routing form POSTs to an
 //! s3s instance whose clock-skew window suits POST policies, and answering a
-//! successful POST from the [`PostOutcome`] the store hands back.
+//! POST as S3 would: success from the [`PostOutcome`] the store hands back,
+//! a failed policy condition as 403 `AccessDenied`.
 
 use std::collections::VecDeque;
 use std::convert::Infallible;

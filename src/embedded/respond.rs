@@ -4,8 +4,9 @@
 //! XML) from the *raw* `key` form field, so a key with `${filename}` would
 //! come back unexpanded. The store's `post_object` therefore hands a
 //! [`PostOutcome`] back through the response extensions and the frontend
-//! re-renders the success response from it. The frontend's own rejections
-//! use [`xml_error`] so that every error looks like S3's.
+//! re-renders the success response from it. s3s's 400 for a failed policy
+//! condition is turned into S3's 403 by [`policy_failure_as_s3`], and the
+//! frontend's own rejections use [`xml_error`], so every error looks like S3's.
 
 use http::header::{self, HeaderValue};
 use http::{Response, StatusCode, Uri};
