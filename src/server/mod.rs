@@ -228,6 +228,10 @@ pub async fn start(
         let mut buckets: Vec<String> = config.profiles.iter().map(|p| p.bucket.clone()).collect();
         buckets.dedup();
         let mut origins = vec![own_origin.clone()];
+        // A page opened at localhost is another origin than 127.0.0.1: allow both.
+        if config.public_url.is_none() && addr.ip().is_loopback() {
+            origins.push(format!("http://localhost:{}", addr.port()));
+        }
         origins.extend(config.allowed_origins.iter().cloned());
         let store = EmbeddedS3::start(EmbeddedConfig {
             data_dir: data_dir.clone(),
