@@ -118,6 +118,7 @@ impl Authenticator {
                 let mut validation = Validation::new(keys[0].2);
                 validation.algorithms = vec![keys[0].2];
                 validation.leeway = 30;
+                validation.validate_nbf = true;
                 validation.validate_aud = j.audience.is_some();
                 if let Some(a) = &j.audience {
                     validation.set_audience(&[a]);
