@@ -341,17 +341,36 @@ impl Browser {
             }
             Ok(Err(panic)) => {
                 let shot = self.screenshot(&format!("{name}-FAILED")).await;
-                eprintln!("journey {name} failed; screenshot: {}", shot.display());
+                eprintln!(
+                    "journey {name} failed; screenshot: {}\n{}",
+                    shot.display(),
+                    self.describe().await
+                );
                 std::panic::resume_unwind(panic);
             }
             Err(_) => {
                 let shot = self.screenshot(&format!("{name}-FAILED")).await;
                 panic!(
-                    "journey {name} did not finish within {JOURNEY_LIMIT:?}; screenshot: {}",
-                    shot.display()
+                    "journey {name} did not finish within {JOURNEY_LIMIT:?}; screenshot: {}\n{}",
+                    shot.display(),
+                    self.describe().await
                 );
             }
         }
+    }
+
+    /// The current URL and the start of the page's text, for failure reports.
+    async fn describe(&self) -> String {
+        let url = match self.client.current_url().await {
+            Ok(u) => u.to_string(),
+            Err(e) => format!("(no URL: {e})"),
+        };
+        let text = match self.client.find(Locator::Css("body")).await {
+            Ok(body) => body.text().await.unwrap_or_default(),
+            Err(_) => String::new(),
+        };
+        let text: String = text.chars().take(800).collect();
+        format!("page: {url}\ntext: {text}")
     }
 
     /// Ends the session (Chromium quits); the driver's Drop cleans up if this is skipped.
