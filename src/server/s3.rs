@@ -143,12 +143,14 @@ pub fn explain(xml: &str) -> (String, String) {
         "AccessDenied" if lower.contains("condition failed") || lower.contains("policy") => {
             let cond = message
                 .split_once("failed:")
+                // Ceph RGW: "Policy check failed, variable not met condition: Content-Type".
+                .or_else(|| message.split_once("condition:"))
                 .map(|(_, c)| c.trim().to_string());
             match cond {
-                Some(c) if c.contains("Content-Type") => {
+                Some(c) if c.to_ascii_lowercase().contains("content-type") => {
                     format!("The file's type is not accepted here (condition {c}).")
                 }
-                Some(c) if c.contains("$key") => {
+                Some(c) if c.contains("$key") || c.eq_ignore_ascii_case("key") => {
                     format!("The file name or location is not allowed (condition {c}).")
                 }
                 Some(c) => format!("The upload broke a rule of the form: {c}."),
@@ -193,6 +195,10 @@ mod tests {
             words.starts_with("The file's type is not accepted"),
             "{words}"
         );
+        let xml = "<Error><Code>AccessDenied</Code><Message>Policy check failed, variable not met condition: Content-Type</Message></Error>";
+        assert!(explain(xml)
+            .1
+            .starts_with("The file's type is not accepted"));
         let xml = "<Error><Code>AccessDenied</Code><Message>Invalid according to Policy: Policy expired.</Message></Error>";
         assert!(explain(xml).1.contains("expired"));
         assert_eq!(explain("not xml").0, "Unknown");
