@@ -738,10 +738,18 @@ content_type_prefix = "image/"
     #[test]
     fn the_shipped_example_parses() {
         let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("signpost.example.toml");
-        let c = Config::parse(&std::fs::read_to_string(&path).unwrap(), Path::new("."), &|_| None).unwrap();
+        let c = Config::parse(
+            &std::fs::read_to_string(&path).unwrap(),
+            Path::new("."),
+            &|_| None,
+        )
+        .unwrap();
         let names: Vec<_> = c.profiles.iter().map(|p| p.name.as_str()).collect();
         assert_eq!(names, ["avatar", "document"]);
-        assert!(c.rate_limit.is_some(), "the example config turns the rate limit on");
+        assert!(
+            c.rate_limit.is_some(),
+            "the example config turns the rate limit on"
+        );
         assert_eq!(c.profiles[0].max_size, 5 << 20);
         assert_eq!(c.profiles[1].max_size, 20 << 20);
         assert!(matches!(c.auth.mode, AuthMode::Tokens(ref t) if t.len() == 2));
