@@ -1,6 +1,8 @@
 //! Make an uploader's filename safe to put in a key: no path separators, no `..`, no control
 //! or bidi characters, no leading dots, a bounded length, and Unicode kept readable.
 
+use sha2::Digest as _;
+
 /// The longest sanitized name, in bytes.
 pub const MAX_FILENAME_BYTES: usize = 120;
 
@@ -44,10 +46,16 @@ pub fn sanitize_filename(raw: &str) -> String {
     name
 }
 
-/// Sanitizes one path segment chosen by the server (a user id): like a filename, with dots
-/// allowed only inside.
-pub fn sanitize_segment(raw: &str) -> String {
-    sanitize_filename(&raw.replace(['/', '\\'], "_"))
+/// Turns a user id into one key segment, one-to-one: a clean id is kept as it is; an id that
+/// sanitizing would change (so that `bob.` or ` bob` could land in `bob`'s folder) keeps its
+/// readable sanitized form plus `~` and a hash of the raw id.
+pub fn user_segment(raw: &str) -> String {
+    let clean = sanitize_filename(&raw.replace(['/', '\\', '~'], "_"));
+    if clean == raw {
+        return clean;
+    }
+    let digest = sha2::Sha256::digest(raw.as_bytes());
+    format!("{clean}~{}", hex::encode(&digest[..8]))
 }
 
 fn truncate_keeping_extension(s: &str, max: usize) -> String {
@@ -96,6 +104,25 @@ mod tests {
         let long = format!("{}.jpeg", "é".repeat(500));
         let s = sanitize_filename(&long);
         assert!(s.len() <= MAX_FILENAME_BYTES && s.ends_with(".jpeg"), "{s}");
-        assert_eq!(sanitize_segment("a/../b"), "a_.._b");
+        assert_eq!(user_segment("alice"), "alice");
+        let odd = user_segment("a/../b");
+        assert!(
+            odd.starts_with("a_.._b~") && odd.len() == "a_.._b~".len() + 16,
+            "{odd}"
+        );
+        // Ids that sanitize alike still get their own folders.
+        let ids = [
+            "bob",
+            "bob.",
+            " bob",
+            "bob ",
+            "bob\u{200B}",
+            ".bob",
+            "bob~x",
+            "bob_x",
+        ];
+        let segs: std::collections::BTreeSet<_> = ids.iter().map(|i| user_segment(i)).collect();
+        assert_eq!(segs.len(), ids.len(), "{segs:?}");
+        assert!(segs.iter().all(|s| !s.contains('/') && !s.starts_with('.')));
     }
 }

@@ -1,7 +1,7 @@
 //! Upload profiles: one kind of upload (an avatar, a document) with its bucket, key template,
 //! limits and types, turned into a policy for one caller at one moment.
 
-use crate::filename::{sanitize_filename, sanitize_segment};
+use crate::filename::{sanitize_filename, user_segment};
 use crate::policy::{PostPolicyBuilder, FILENAME_PLACEHOLDER};
 use crate::units::format_size;
 use crate::PostPolicy;
@@ -48,7 +48,7 @@ pub struct Profile {
 /// Values for the key template's placeholders.
 #[derive(Debug, Clone)]
 pub struct KeyVars<'a> {
-    /// The caller's id (sanitized into one segment here).
+    /// The caller's id (made into one segment here, one-to-one).
     pub user: &'a str,
     /// A fresh unique id.
     pub uuid: &'a str,
@@ -114,7 +114,7 @@ impl Profile {
     pub fn render_key(&self, vars: &KeyVars<'_>, filename: Option<&str>) -> String {
         let key = self
             .key_template
-            .replace("{user}", &sanitize_segment(vars.user))
+            .replace("{user}", &user_segment(vars.user))
             .replace("{uuid}", vars.uuid)
             .replace("{date}", vars.date);
         match filename {
@@ -138,7 +138,7 @@ impl Profile {
                 .min()
                 .unwrap_or(t.len()),
         };
-        t[..cut].replace("{user}", &sanitize_segment(user))
+        t[..cut].replace("{user}", &user_segment(user))
     }
 
     /// True when the profile accepts `content_type`.
@@ -289,12 +289,18 @@ mod tests {
             uuid: "U",
             date: "2026-03-14",
         };
-        assert_eq!(p.render_key(&vars, None), "avatars/_alice/U/${filename}");
+        let seg = crate::filename::user_segment("../alice");
+        assert!(seg.starts_with("_alice~"), "{seg}");
+        assert_eq!(
+            p.render_key(&vars, None),
+            format!("avatars/{seg}/U/${{filename}}")
+        );
         assert_eq!(
             p.render_key(&vars, Some("../../x.png")),
-            "avatars/_alice/U/x.png"
+            format!("avatars/{seg}/U/x.png")
         );
-        assert_eq!(p.owner_prefix("../alice"), "avatars/_alice/");
+        assert_eq!(p.owner_prefix("../alice"), format!("avatars/{seg}/"));
+        assert_eq!(p.owner_prefix("alice"), "avatars/alice/");
         let mut docs = avatar();
         docs.key_template = "documents/{date}/{uuid}/${filename}".into();
         assert_eq!(docs.owner_prefix("bob"), "documents/");

@@ -64,7 +64,7 @@
   async function explain(xhr) {
     const text = xhr.responseText || "";
     try {
-      const r = await fetch("/api/v1/s3-error", { method: "POST", body: text, headers: { "Content-Type": "text/plain" } });
+      const r = await fetch("/api/v1/s3-error?profile=" + encodeURIComponent(form.dataset.profile || ""), { method: "POST", body: text, headers: { "Content-Type": "text/plain" } });
       const j = await r.json();
       return j.message;
     } catch (e) {

@@ -7,6 +7,7 @@ use super::upload_state::UploadState;
 use super::AppState;
 use crate::profile::{KeyVars, Profile};
 use crate::signing::write_iso8601;
+use crate::units::format_size;
 use crate::{Field, GetOptions, LintContext, PresignedPost};
 use axum::extract::rejection::JsonRejection;
 use axum::extract::{Path, Query, State};
@@ -271,8 +272,31 @@ struct Explained {
     message: String,
 }
 
-async fn s3_error(body: String) -> Json<Explained> {
-    let (error, message) = super::s3::explain(&body);
+#[derive(Debug, Deserialize)]
+struct ExplainQuery {
+    profile: Option<String>,
+}
+
+async fn s3_error(
+    State(state): State<Arc<AppState>>,
+    Query(q): Query<ExplainQuery>,
+    body: String,
+) -> Json<Explained> {
+    let (error, mut message) = super::s3::explain(&body);
+    // Some stores (Ceph RGW) leave the sizes out: the profile knows its limits.
+    if let Some(p) = q.profile.as_deref().and_then(|n| state.profile(n)) {
+        if error == "EntityTooLarge" && !message.contains("at most") {
+            message = format!(
+                "The file is too large: at most {} is allowed.",
+                format_size(p.max_size)
+            );
+        } else if error == "EntityTooSmall" && !message.contains("at least") {
+            message = format!(
+                "The file is too small: at least {} is needed.",
+                format_size(p.min_size)
+            );
+        }
+    }
     Json(Explained { error, message })
 }
 

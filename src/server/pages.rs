@@ -208,15 +208,37 @@ async fn uploaded(
     if keys.len() > 20 {
         return Err(AppError::bad_request("at most 20 files can be confirmed at once").page());
     }
-    let mut files = Vec::new();
-    for key in keys {
-        if !key.starts_with(&us.k) || key.split('/').any(|s| s == ".." || s == ".") {
+    // Check every key before any S3 call.
+    for key in &keys {
+        if key.is_empty() {
+            return Err(AppError::bad_request(
+                "this link names an empty key; upload the file again",
+            )
+            .page());
+        }
+        if !key.starts_with(&us.k) {
             return Err(AppError::forbidden(format!(
                 "`{key}` is outside your upload folder `{}`",
                 us.k
             ))
             .page());
         }
+    }
+    for key in &keys {
+        if key.split('/').any(|s| s == ".." || s == ".") {
+            // Only a hand-made request puts `..` in a name; don't leave it for tools that
+            // copy keys to disk.
+            if let Err(e) = delete_object(&state.http, &state.signer, &profile.bucket, key).await {
+                tracing::warn!(error = %e, key, "could not remove an upload with a dot segment");
+            }
+            return Err(AppError::forbidden(format!(
+                "`{key}` has a `.` or `..` segment, which is not allowed; it was removed"
+            ))
+            .page());
+        }
+    }
+    let mut files = Vec::new();
+    for key in keys {
         let info = head_object(&state.http, &state.signer, &profile.bucket, &key)
             .await
             .map_err(|e| match e {
