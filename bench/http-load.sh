@@ -45,7 +45,10 @@ done
 base="http://127.0.0.1:$port"
 
 data="$(mktemp -d "$PWD/$out/data.XXXXXX")"
-"$bin" serve --listen "127.0.0.1:$port" --data-dir "$data" >"$out/server.log" 2>&1 &
+# The server logs every request at INFO on stdout (tower-http's TraceLayer): that is discarded
+# here (formatting it is still paid) so that a run does not write a GB of log; stderr is kept.
+# RUST_LOG passes through, e.g. RUST_LOG=warn to measure without the request log.
+"$bin" serve --listen "127.0.0.1:$port" --data-dir "$data" >/dev/null 2>"$out/server.log" &
 pid=$!
 cleanup() {
   kill "$pid" 2>/dev/null || true
