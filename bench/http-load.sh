@@ -10,6 +10,7 @@
 # SECONDS + 30 s, the whole script at about 8 × SECONDS + 2 min plus the build.
 #
 #   bench/http-load.sh [SECONDS]     (run from anywhere; exits 1 if a goal is missed)
+#   SIGNPOST_BIN=/path/to/signpost bench/http-load.sh   (that binary, no build)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 dur="${1:-10}"
@@ -32,8 +33,13 @@ if [ "$(ulimit -n)" != unlimited ] && [ "$(ulimit -n)" -lt 2100 ]; then
   exit 1
 fi
 
-cargo build --release --quiet --bin signpost
-bin="target/release/signpost"
+# SIGNPOST_BIN=path loads a binary built some other way (another profile) instead.
+if [ -n "${SIGNPOST_BIN:-}" ]; then
+  bin="$SIGNPOST_BIN"
+else
+  cargo build --release --quiet --bin signpost
+  bin="target/release/signpost"
+fi
 
 # A free port: the first of a few random ones on which nothing answers.
 port=""
@@ -92,22 +98,28 @@ run() { # label, connections, script, path
   echo "$label $conns $line" >>"$results"
 }
 hwm() { awk '/^VmHWM/ { print $2 }' "/proc/$pid/status"; }
+# Where the resident memory is now: anonymous (heap, stacks) and file-backed (the binary's pages).
+split_rss() { awk '/^(VmRSS|RssAnon|RssFile)/ { printf "%s %.1f MB  ", $1, $2 * 1024 / 1e6 }' "/proc/$pid/status"; }
 
 run healthz 32 bench/http/get.lua /healthz
 run sign 32 bench/http/sign-avatar.lua /api/v1/sign/avatar
 run upload 32 bench/http/get.lua /upload/avatar
 run healthz-again 32 bench/http/get.lua /healthz
 hwm32=$(hwm)
+split32=$(split_rss)
 run healthz 1000 bench/http/get.lua /healthz
 run sign 1000 bench/http/sign-avatar.lua /api/v1/sign/avatar
 run upload 1000 bench/http/get.lua /upload/avatar
 run healthz-again 1000 bench/http/get.lua /healthz
 hwm1000=$(hwm)
+split1000=$(split_rss)
 kill -0 "$pid" 2>/dev/null || { echo "http-load: the server died under load" >&2; exit 1; }
 
 echo
 echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ //'), load average $(cut -d' ' -f1-3 /proc/loadavg)"
 echo "versions: $(wrk -v 2>&1 | head -1 | cut -d' ' -f1-2), $(rustc --version)"
+echo "resident after the 32-connection rounds: $split32"
+echo "resident after the 1,000-connection rounds: $split1000"
 echo "wrk -t2 -c{32,1000} -d${dur}s --timeout 5s --latency, server and wrk on the same $(nproc) cores"
 echo
 awk -v hwm32="$hwm32" -v hwm1000="$hwm1000" -v rss0="$rss_start" '
