@@ -180,14 +180,14 @@ impl Profile {
         Ok(())
     }
 
-    /// The accepted types in words, e.g. `image/*` or `application/pdf, text/plain`.
+    /// The accepted types in words, e.g. `images (image/*)` or `PDF, Word document (.docx)`.
     pub fn types_in_words(&self) -> String {
         let mut all: Vec<String> = self
             .content_type_prefixes
             .iter()
-            .map(|p| format!("{p}*"))
+            .map(|p| prefix_label(p))
             .collect();
-        all.extend(self.content_types.iter().cloned());
+        all.extend(self.content_types.iter().map(|t| type_label(t)));
         if all.is_empty() {
             "any type".into()
         } else {
@@ -195,10 +195,15 @@ impl Profile {
         }
     }
 
-    /// The file input's `accept` attribute.
+    /// The file input's `accept` attribute, e.g. `image/*` or `application/pdf,.docx`.
     pub fn accept_attr(&self) -> Option<String> {
-        let s = self.types_in_words();
-        (s != "any type").then_some(s.replace(", ", ","))
+        let mut all: Vec<String> = self
+            .content_type_prefixes
+            .iter()
+            .map(|p| format!("{p}*"))
+            .collect();
+        all.extend(self.content_types.iter().cloned());
+        (!all.is_empty()).then(|| all.join(","))
     }
 
     /// The longest prefix shared by every accepted type: what S3 can enforce on a form whose
@@ -254,6 +259,40 @@ impl Profile {
     /// True when a caller with `roles` may use this profile.
     pub fn allows_roles(&self, roles: &[String]) -> bool {
         self.roles.is_empty() || self.roles.iter().any(|r| roles.contains(r))
+    }
+}
+
+/// A person's name for a MIME type, with the type itself when it is not well known.
+pub fn type_label(mime: &str) -> String {
+    let known = match mime {
+        "application/pdf" => "PDF",
+        "application/vnd.openxmlformats-officedocument.wordprocessingml.document" => {
+            "Word document (.docx)"
+        }
+        "application/msword" => "Word 97 document (.doc)",
+        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet" => {
+            "Excel workbook (.xlsx)"
+        }
+        "application/vnd.oasis.opendocument.text" => "OpenDocument text (.odt)",
+        "text/plain" => "plain text",
+        "text/csv" => "CSV",
+        "image/png" => "PNG image",
+        "image/jpeg" => "JPEG image",
+        "image/gif" => "GIF image",
+        "image/webp" => "WebP image",
+        "application/zip" => "ZIP archive",
+        _ => return mime.to_string(),
+    };
+    known.to_string()
+}
+
+fn prefix_label(prefix: &str) -> String {
+    match prefix {
+        "image/" => "images (image/*)".into(),
+        "video/" => "videos (video/*)".into(),
+        "audio/" => "audio (audio/*)".into(),
+        "text/" => "text (text/*)".into(),
+        p => format!("{p}*"),
     }
 }
 

@@ -41,7 +41,7 @@
   }
 
   function allowedWords() {
-    return prefixes.map((p) => p + "*").concat(types).join(", ");
+    return form.dataset.typesWords || prefixes.map((p) => p + "*").concat(types).join(", ");
   }
 
   // The checks S3 would make, done before any request leaves the page.

@@ -483,8 +483,13 @@ async fn j2_document_without_javascript() {
         let chosen = b.find("select[name='Content-Type'] option:checked").await;
         assert_eq!(
             chosen.text().await.expect("text"),
-            "application/pdf",
+            "PDF",
             "PDF is the default type"
+        );
+        assert_eq!(
+            chosen.attr("value").await.expect("value").as_deref(),
+            Some("application/pdf"),
+            "the PDF option posts application/pdf"
         );
         b.screenshot_both_widths(&format!("{name}-form")).await;
 
@@ -582,7 +587,7 @@ async fn j3_client_side_refusal() {
             .await;
         let said = said.as_str().unwrap_or_default();
         assert!(
-            said.contains("text/plain") && said.contains("accepted: image/*"),
+            said.contains("text/plain") && said.contains("accepted: images (image/*)"),
             "the message names the type and what is accepted: {said}"
         );
 

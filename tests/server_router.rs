@@ -115,10 +115,13 @@ async fn index_lists_every_profile_with_its_limits_in_words() {
     for p in ["avatar", "document", "clip"] {
         assert!(links.contains(&format!("/upload/{p}")), "{links:?}");
     }
-    assert!(r.body.contains("image/*, up to 5 MiB"), "{}", r.body);
     assert!(
+        r.body.contains("images (image/*), up to 5 MiB"),
+        "{}",
         r.body
-            .contains(&format!("application/pdf, {DOCX}, up to 20 MiB")),
+    );
+    assert!(
+        r.body.contains("PDF, Word document (.docx), up to 20 MiB"),
         "{}",
         r.body
     );
@@ -186,7 +189,7 @@ async fn the_upload_page_is_a_plain_form_that_posts_to_s3_with_the_file_last() {
     let limits = text_with_id(&r.body, "limits").expect("limits");
     assert_eq!(
         limits,
-        "Accepted: image/*, up to 5 MiB. This form works for 15 minutes."
+        "Accepted: images (image/*), up to 5 MiB. This form works for 15 minutes."
     );
     // No inline script: the only script is app.js, by src.
     let scripts: Vec<Tag> = tags(&r.body)

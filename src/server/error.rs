@@ -91,10 +91,15 @@ impl IntoResponse for AppError {
             tracing::info!(status = self.status.as_u16(), code = self.code, message = %self.message, "request refused");
         }
         if self.page {
+            let mut chars = self.message.chars();
+            let sentence: String = chars
+                .next()
+                .map(|c| c.to_uppercase().chain(chars).collect())
+                .unwrap_or_default();
             let page = ErrorPage {
                 status: self.status.as_u16(),
                 reason: self.status.canonical_reason().unwrap_or("Error"),
-                message: &self.message,
+                message: &sentence,
             };
             match page.render() {
                 Ok(html) => (self.status, Html(html)).into_response(),

@@ -89,16 +89,24 @@ struct UploadPage<'a> {
     limits: String,
     url: &'a str,
     fields: &'a [(String, String)],
-    type_choices: Vec<String>,
+    type_choices: Vec<(String, String)>,
     type_prefix: String,
     accept: String,
     expires_in: String,
     types_attr: String,
     prefixes_attr: String,
+    types_words: String,
 }
 
-/// Types a person without JavaScript can pick from.
-fn type_choices(p: &Profile) -> Vec<String> {
+/// Types a person without JavaScript can pick from, with their labels.
+fn type_choices(p: &Profile) -> Vec<(String, String)> {
+    type_values(p)
+        .into_iter()
+        .map(|t| (crate::profile::type_label(&t), t))
+        .collect()
+}
+
+fn type_values(p: &Profile) -> Vec<String> {
     let mut out = p.content_types.clone();
     for prefix in &p.content_type_prefixes {
         if prefix == "image/" {
@@ -126,6 +134,7 @@ async fn upload(
         expires_in: format_duration(profile.expires),
         types_attr: profile.content_types.join(","),
         prefixes_attr: profile.content_type_prefixes.join(","),
+        types_words: profile.types_in_words(),
     };
     render(&page)
 }
