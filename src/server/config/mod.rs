@@ -1,12 +1,13 @@
 //! The server's TOML config, with environment overrides, typed and checked at start. An error
 //! names the offending key and says how to fix it.
 
+mod raw;
+
 use crate::profile::Profile;
-use crate::units::{parse_duration, parse_size};
-use serde::Deserialize;
+use raw::{duration, size, RawAuth, RawConfig, RawS3};
 use std::fmt;
 use std::net::SocketAddr;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::time::Duration;
 
 /// A config problem: the key and what to do.
@@ -30,125 +31,6 @@ fn err(key: impl Into<String>, message: impl Into<String>) -> ConfigError {
         key: key.into(),
         message: message.into(),
     }
-}
-
-/// A size written as a number of bytes or a string like "5MiB".
-#[derive(Debug, Clone, Deserialize)]
-#[serde(untagged)]
-enum RawSize {
-    Bytes(u64),
-    Text(String),
-}
-
-/// A duration written as seconds or a string like "15m".
-#[derive(Debug, Clone, Deserialize)]
-#[serde(untagged)]
-enum RawDuration {
-    Secs(u64),
-    Text(String),
-}
-
-#[derive(Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct RawConfig {
-    #[serde(default)]
-    server: RawServer,
-    s3: Option<RawS3>,
-    #[serde(default)]
-    auth: RawAuth,
-    #[serde(default)]
-    profile: Vec<RawProfile>,
-}
-
-#[derive(Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct RawServer {
-    listen: Option<String>,
-    public_url: Option<String>,
-    #[serde(default)]
-    allowed_origins: Vec<String>,
-    state_secret: Option<String>,
-    rate_limit: Option<RawRateLimit>,
-    max_body: Option<RawSize>,
-    request_timeout: Option<RawDuration>,
-    download_expires: Option<RawDuration>,
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct RawRateLimit {
-    per_second: u64,
-    burst: u32,
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct RawS3 {
-    endpoint: Option<String>,
-    region: Option<String>,
-    #[serde(default)]
-    path_style: Option<bool>,
-    #[serde(default)]
-    credentials: Option<String>,
-    access_key_id: Option<String>,
-    secret_access_key: Option<String>,
-    session_token: Option<String>,
-}
-
-#[derive(Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct RawAuth {
-    mode: Option<String>,
-    cookie: Option<String>,
-    user_claim: Option<String>,
-    roles_claim: Option<String>,
-    #[serde(default)]
-    tokens: Vec<RawToken>,
-    jwt: Option<RawJwt>,
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct RawToken {
-    sha256: String,
-    user: String,
-    #[serde(default)]
-    roles: Vec<String>,
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct RawJwt {
-    hs256_secret: Option<String>,
-    rs256_public_key: Option<PathBuf>,
-    es256_public_key: Option<PathBuf>,
-    jwks: Option<PathBuf>,
-    issuer: Option<String>,
-    audience: Option<String>,
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct RawProfile {
-    name: String,
-    title: Option<String>,
-    bucket: String,
-    key: String,
-    min_size: Option<RawSize>,
-    max_size: RawSize,
-    #[serde(default)]
-    content_types: Vec<String>,
-    content_type_prefix: Option<String>,
-    expires: Option<RawDuration>,
-    #[serde(default)]
-    metadata: std::collections::BTreeMap<String, String>,
-    acl: Option<String>,
-    storage_class: Option<String>,
-    sse: Option<String>,
-    #[serde(default)]
-    roles: Vec<String>,
-    #[serde(default)]
-    multiple: bool,
 }
 
 /// Where the signing credentials come from.
@@ -299,20 +181,6 @@ pub struct Config {
 
 /// The address `signpost serve` listens on by default.
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:8080";
-
-fn size(key: &str, v: &RawSize) -> Result<u64, ConfigError> {
-    match v {
-        RawSize::Bytes(b) => Ok(*b),
-        RawSize::Text(t) => parse_size(t).map_err(|e| err(key, e.to_string())),
-    }
-}
-
-fn duration(key: &str, v: &RawDuration) -> Result<Duration, ConfigError> {
-    match v {
-        RawDuration::Secs(s) => Ok(Duration::from_secs(*s)),
-        RawDuration::Text(t) => parse_duration(t).map_err(|e| err(key, e.to_string())),
-    }
-}
 
 fn origin_of(key: &str, url: &str) -> Result<String, ConfigError> {
     let uri: http::Uri = url.parse().map_err(|_| {
