@@ -90,13 +90,18 @@ check upload '<form' "$base/upload/avatar"
 results="$out/results.txt"
 : >"$results"
 run() { # label, connections, script, path
-  local label="$1" conns="$2" script="$3" path="$4" line
+  local label="$1" conns="$2" script="$3" path="$4" line cpu0 cpu1
   echo "http-load: $label, $conns connections, ${dur} s" >&2
+  cpu0=$(cpu_ticks)
   timeout $((dur + 30)) wrk -t2 -c"$conns" -d"${dur}s" --timeout 5s --latency -s "$script" \
     "$base$path" >"$out/wrk-$label-$conns.txt"
+  cpu1=$(cpu_ticks)
   line=$(grep '^WRK_RESULT' "$out/wrk-$label-$conns.txt")
-  echo "$label $conns $line" >>"$results"
+  echo "$label $conns $line server_cpu_ticks=$((cpu1 - cpu0))" >>"$results"
 }
+# The server's user + system CPU time so far, in clock ticks.
+cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$pid/stat"; }
+hz=$(getconf CLK_TCK)
 hwm() { awk '/^VmHWM/ { print $2 }' "/proc/$pid/status"; }
 # Where the resident memory is now: anonymous (heap, stacks) and file-backed (the binary's pages).
 split_rss() { awk '/^(VmRSS|RssAnon|RssFile)/ { printf "%s %.1f MB  ", $1, $2 * 1024 / 1e6 }' "/proc/$pid/status"; }
@@ -122,7 +127,7 @@ echo "resident after the 32-connection rounds: $split32"
 echo "resident after the 1,000-connection rounds: $split1000"
 echo "wrk -t2 -c{32,1000} -d${dur}s --timeout 5s --latency, server and wrk on the same $(nproc) cores"
 echo
-awk -v hwm32="$hwm32" -v hwm1000="$hwm1000" -v rss0="$rss_start" '
+awk -v hz="$hz" -v hwm32="$hwm32" -v hwm1000="$hwm1000" -v rss0="$rss_start" '
   function kv(s,   n, i, a, p) { n = split(s, a, " "); for (i = 1; i <= n; i++) { split(a[i], p, "="); v[p[1]] = p[2] } }
   {
     label = $1; conns = $2; delete v; kv($0)
@@ -130,19 +135,20 @@ awk -v hwm32="$hwm32" -v hwm1000="$hwm1000" -v rss0="$rss_start" '
     rps[key] = v["requests"] / (v["duration_us"] / 1e6)
     p50[key] = v["p50_us"] / 1000; p99[key] = v["p99_us"] / 1000
     sock[key] = v["connect"] + v["read"] + v["write"] + v["timeout"]; http[key] = v["status"]
+    cpu[key] = v["server_cpu_ticks"] / hz * 1e6 / v["requests"]
     errs += sock[key] + http[key]
     order[++n] = key
   }
   END {
-    print "| route | connections | req/s | p50 ms | p99 ms | socket errors | HTTP >= 400 | ratio to /healthz |"
-    print "|---|---:|---:|---:|---:|---:|---:|---:|"
+    print "| route | connections | req/s | p50 ms | p99 ms | socket errors | HTTP >= 400 | ratio to /healthz | server CPU µs/req |"
+    print "|---|---:|---:|---:|---:|---:|---:|---:|---:|"
     name["healthz"] = "GET /healthz (baseline)"; name["healthz-again"] = "GET /healthz (baseline, again)"
     name["sign"] = "POST /api/v1/sign/avatar"; name["upload"] = "GET /upload/avatar"
     for (i = 1; i <= n; i++) {
       split(order[i], kc, SUBSEP); l = kc[1]; c = kc[2]
       b = (rps["healthz" SUBSEP c] + rps["healthz-again" SUBSEP c]) / 2
       ratio = (l ~ /^healthz/) ? "" : sprintf("%.2f×", rps[order[i]] / b)
-      printf "| %s | %d | %.0f | %.2f | %.2f | %d | %d | %s |\n", name[l], c, rps[order[i]], p50[order[i]], p99[order[i]], sock[order[i]], http[order[i]], ratio
+      printf "| %s | %d | %.0f | %.2f | %.2f | %d | %d | %s | %.1f |\n", name[l], c, rps[order[i]], p50[order[i]], p99[order[i]], sock[order[i]], http[order[i]], ratio, cpu[order[i]]
       if (l == "sign") rs[c] = rps[order[i]] / b
       if (l == "upload") ru[c] = rps[order[i]] / b
     }

@@ -70,12 +70,19 @@ if not ok:
 
 warm = results["build+sign"][0]
 derive = results["build+sign-derive"][0]
+sign = results["sign"][0]
 print()
-print("| implementation | µs/op | ops/s (1 thread) | ÷ signpost build+sign | ÷ signpost build+sign-derive |")
-print("|---|---:|---:|---:|---:|")
+print(
+    "| implementation | µs/op | ops/s (1 thread) | ÷ signpost build+sign "
+    "| ÷ signpost build+sign-derive | ÷ signpost sign |"
+)
+print("|---|---:|---:|---:|---:|---:|")
 for case in order:
     us, _ = results[case]
     if case in ("boto3", "aws-sdk-js-v3"):
-        print(f"| {case} | {us:.2f} | {1e6 / us:,.0f} | {us / warm:.1f}× | {us / derive:.1f}× |")
+        print(
+            f"| {case} | {us:.2f} | {1e6 / us:,.0f} "
+            f"| {us / warm:.1f}× | {us / derive:.1f}× | {us / sign:.1f}× |"
+        )
     else:
-        print(f"| signpost {case} | {us:.2f} | {1e6 / us:,.0f} | | |")
+        print(f"| signpost {case} | {us:.2f} | {1e6 / us:,.0f} | | | |")
