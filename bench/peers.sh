@@ -12,11 +12,13 @@ secs="${1:-5}"
 out="target/bench-peers"
 mkdir -p "$out"
 
+apt_install() { # package
+  echo "peers: installing $1 (apt)" >&2
+  if [ "$(id -u)" = 0 ]; then apt-get update -qq && apt-get install -y -qq "$1" >/dev/null
+  else sudo apt-get update -qq && sudo apt-get install -y -qq "$1" >/dev/null; fi
+}
 need_apt() { # command, package
-  command -v "$1" >/dev/null 2>&1 && return 0
-  echo "peers: installing $2 (apt)" >&2
-  if [ "$(id -u)" = 0 ]; then apt-get update -qq && apt-get install -y -qq "$2" >/dev/null
-  else sudo apt-get update -qq && sudo apt-get install -y -qq "$2" >/dev/null; fi
+  command -v "$1" >/dev/null 2>&1 || apt_install "$2"
 }
 need_apt python3 python3
 need_apt node nodejs
@@ -28,7 +30,7 @@ req="bench/peers/requirements.txt"
 stamp="$venv/.requirements.sha256"
 if ! [ -x "$venv/bin/python" ] || ! sha256sum --status -c "$stamp" 2>/dev/null; then
   if ! python3 -m venv "$venv" 2>/dev/null; then
-    need_apt false python3-venv # Debian splits venv out
+    apt_install python3-venv # Debian ships venv separately
     rm -rf "$venv" && python3 -m venv "$venv"
   fi
   timeout 600 "$venv/bin/pip" install -q --disable-pip-version-check -r "$req"
