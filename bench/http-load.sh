@@ -33,12 +33,16 @@ if [ "$(ulimit -n)" != unlimited ] && [ "$(ulimit -n)" -lt 2100 ]; then
   exit 1
 fi
 
+# Cargo's target directory, wherever CARGO_TARGET_DIR or a config puts it.
+target_dir() {
+  cargo metadata --format-version 1 --no-deps | grep -o '"target_directory":"[^"]*"' | cut -d'"' -f4
+}
 # SIGNPOST_BIN=path loads a binary built some other way (another profile) instead.
 if [ -n "${SIGNPOST_BIN:-}" ]; then
   bin="$SIGNPOST_BIN"
 else
   cargo build --release --quiet --bin signpost
-  bin="target/release/signpost"
+  bin="$(target_dir)/release/signpost"
 fi
 
 # A free port: the first of a few random ones on which nothing answers.

@@ -44,12 +44,17 @@ if ! sha256sum --status -c "$jsstamp" 2>/dev/null; then
   sha256sum bench/js/package-lock.json >"$jsstamp"
 fi
 
+# Cargo's target directory, wherever CARGO_TARGET_DIR or a config puts it.
+target_dir() {
+  cargo metadata --format-version 1 --no-deps | grep -o '"target_directory":"[^"]*"' | cut -d'"' -f4
+}
 # The core library is all the example needs: no server features, so no server build either.
 cargo build --release --quiet --no-default-features --example sign_loop
+sign_loop="$(target_dir)/release/examples/sign_loop"
 
 bound=$(awk -v s="$secs" 'BEGIN { printf "%d", s * 5 + 60 }')
 echo "peers: signpost ($secs s per case)" >&2
-timeout "$bound" target/release/examples/sign_loop --seconds "$secs" >"$out/signpost.txt"
+timeout "$bound" "$sign_loop" --seconds "$secs" >"$out/signpost.txt"
 echo "peers: boto3 ($secs s)" >&2
 timeout "$bound" "$venv/bin/python" bench/peers/boto3_post.py "$secs" >"$out/boto3.txt"
 echo "peers: aws-sdk-js v3 ($secs s)" >&2
