@@ -1,7 +1,8 @@
 //! SigV4 for POST policies: credential scope, the signing-key cache, and [`PresignedPost`].
 //!
 //! The signing key comes from `aws_sigv4::sign::v4::generate_signing_key` and is cached per
-//! (access key, date, region), so it is derived once a day rather than once per form.
+//! (access key, date, region), so it is derived once a day rather than once per form; each
+//! signature is `aws_sigv4::sign::v4::calculate_signature` over the base64 policy.
 
 use crate::condition::{Condition, Field};
 use crate::credentials::Credentials;
@@ -10,16 +11,13 @@ use crate::error::{Error, Result};
 use crate::policy::PostPolicy;
 use aws_sigv4::sign::v4::{calculate_signature, generate_signing_key};
 use base64::Engine as _;
-use hmac::{Hmac, Mac};
 use serde::ser::{SerializeMap, SerializeSeq, SerializeStruct};
 use serde::{Serialize, Serializer};
-use sha2::Sha256;
 use std::fmt::Write as _;
 use std::sync::{RwLock, RwLockReadGuard};
 use time::{Date, OffsetDateTime};
 
 /// HMAC-SHA256 keyed with a signing key: cloning one skips hashing the key's two pad blocks.
-type HmacSha256 = Hmac<Sha256>;
 
 /// The SigV4 algorithm name.
 pub const ALGORITHM: &str = "AWS4-HMAC-SHA256";
@@ -70,8 +68,6 @@ struct CachedKey {
     access_key_id: String,
     date: Date,
     key: [u8; 32],
-    /// HMAC-SHA256 keyed with `key`, its inner and outer pad blocks already hashed.
-    mac: HmacSha256,
 }
 
 impl std::fmt::Debug for CachedKey {
@@ -126,9 +122,8 @@ impl Signer {
         self.credentials.read().unwrap_or_else(|e| e.into_inner())
     }
 
-    /// The SigV4 signing key for `creds` on `now`'s date, derived at most once a day, and an
-    /// HMAC keyed with it.
-    fn signing_key(&self, creds: &Credentials, now: OffsetDateTime) -> ([u8; 32], HmacSha256) {
+    /// The SigV4 signing key for `creds` on `now`'s date, derived at most once a day.
+    fn signing_key(&self, creds: &Credentials, now: OffsetDateTime) -> [u8; 32] {
         let date = now.date();
         if let Some(c) = self
             .cache
@@ -137,18 +132,16 @@ impl Signer {
             .as_ref()
         {
             if c.date == date && c.access_key_id == creds.access_key_id() {
-                return (c.key, c.mac.clone());
+                return c.key;
             }
         }
         let key = derive_key(creds.secret_access_key(), now, &self.region);
-        let mac = HmacSha256::new_from_slice(&key).expect("HMAC takes a key of any size");
         *self.cache.write().unwrap_or_else(|e| e.into_inner()) = Some(CachedKey {
             access_key_id: creds.access_key_id().to_string(),
             date,
             key,
-            mac: mac.clone(),
         });
-        (key, mac)
+        key
     }
 
     /// The URL forms for `bucket` post to, remembered for the last bucket.
@@ -194,9 +187,7 @@ impl Signer {
             token: creds.session_token(),
         };
         let encoded = encode_policy(&doc)?;
-        let (_, mut mac) = self.signing_key(&creds, now);
-        mac.update(encoded.as_bytes());
-        let signature = hex_lower(&mac.finalize().into_bytes().into());
+        let signature = calculate_signature(self.signing_key(&creds, now), encoded.as_bytes());
 
         let mut fields = Vec::with_capacity(policy.fields.len() + 7);
         fields.extend(
@@ -222,9 +213,8 @@ impl Signer {
 
     /// Signs an already-encoded base64 policy, as S3 verifies it (for tests and tooling).
     pub fn sign_encoded_policy(&self, policy_base64: &str, now: OffsetDateTime) -> String {
-        // aws-sigv4's own HMAC, not the cached one `sign_post` uses: the tests compare the two.
         let creds = self.creds();
-        calculate_signature(self.signing_key(&creds, now).0, policy_base64.as_bytes())
+        calculate_signature(self.signing_key(&creds, now), policy_base64.as_bytes())
     }
 }
 
@@ -354,16 +344,6 @@ impl Serialize for PolicyDocument<'_> {
     }
 }
 
-/// Lowercase hex of a 32-byte digest.
-fn hex_lower(bytes: &[u8; 32]) -> String {
-    const DIGITS: &[u8; 16] = b"0123456789abcdef";
-    let mut out = [0u8; 64];
-    for (pair, b) in out.chunks_exact_mut(2).zip(bytes) {
-        pair[0] = DIGITS[usize::from(b >> 4)];
-        pair[1] = DIGITS[usize::from(b & 0xf)];
-    }
-    std::str::from_utf8(&out).unwrap_or_default().to_owned()
-}
 
 /// The date and time fields of `t` as zero-padded ASCII digits: `YYYY`, `MM`, `DD`, `hh`, `mm`,
 /// `ss`; `None` for years outside 0..=9999, which go through `fmt` instead.
@@ -528,13 +508,4 @@ mod tests {
         }
     }
 
-    #[test]
-    fn hex_is_lowercase_and_padded() {
-        let mut b = [0u8; 32];
-        b[0] = 0x0f;
-        b[31] = 0xa0;
-        let h = hex_lower(&b);
-        assert_eq!(h, hex::encode(b));
-        assert!(h.starts_with("0f00") && h.ends_with("00a0"));
-    }
 }
