@@ -8,6 +8,8 @@
 //! `cargo test --test e2e`. Needs `chromium` and `chromium-driver`
 //! (`scripts/install-test-deps.sh`).
 
+#![cfg(feature = "server")]
+
 #[path = "support/browser.rs"]
 mod browser;
 #[path = "support/mod.rs"]
