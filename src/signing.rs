@@ -344,7 +344,6 @@ impl Serialize for PolicyDocument<'_> {
     }
 }
 
-
 /// The date and time fields of `t` as zero-padded ASCII digits: `YYYY`, `MM`, `DD`, `hh`, `mm`,
 /// `ss`; `None` for years outside 0..=9999, which go through `fmt` instead.
 fn digits(t: OffsetDateTime) -> Option<[[u8; 2]; 7]> {
@@ -507,5 +506,4 @@ mod tests {
             );
         }
     }
-
 }
