@@ -17,8 +17,6 @@ use std::fmt::Write as _;
 use std::sync::{RwLock, RwLockReadGuard};
 use time::{Date, OffsetDateTime};
 
-/// HMAC-SHA256 keyed with a signing key: cloning one skips hashing the key's two pad blocks.
-
 /// The SigV4 algorithm name.
 pub const ALGORITHM: &str = "AWS4-HMAC-SHA256";
 const SERVICE: &str = "s3";
