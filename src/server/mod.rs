@@ -64,6 +64,9 @@ pub struct AppState {
     pub config: Config,
     /// Signs forms and URLs.
     pub signer: Signer,
+    /// Where temporary credentials are renewed from, if they are.
+    #[cfg_attr(not(feature = "aws-chain"), allow(dead_code))]
+    refresher: Option<Refresher>,
     /// Authenticates callers.
     pub auth: Authenticator,
     /// The key sealing upload states.
@@ -88,14 +91,16 @@ impl AppState {
         public_url: String,
         embedded: Option<(&str, Credentials)>,
     ) -> Result<Self, ServeError> {
-        let (signer, _) = match (&config.s3, embedded) {
+        let mut refresher = None;
+        let signer = match (&config.s3, embedded) {
             (_, Some((endpoint, creds))) => {
                 let ep = Endpoint::custom(endpoint, true)
                     .map_err(|e| ServeError::Embedded(e.to_string()))?;
-                (Signer::new(creds, "us-east-1", ep), ())
+                Signer::new(creds, "us-east-1", ep)
             }
             (Some(s3), None) => {
-                let creds = load_credentials(&s3.credentials).await?;
+                let (creds, chain) = load_credentials(&s3.credentials).await?;
+                refresher = chain;
                 let ep = match &s3.endpoint {
                     Some(e) => Endpoint::custom(e, s3.path_style).map_err(|e| ConfigError {
                         key: "s3.endpoint".into(),
@@ -103,7 +108,7 @@ impl AppState {
                     })?,
                     None => Endpoint::aws().with_path_style(s3.path_style),
                 };
-                (Signer::new(creds, &s3.region, ep), ())
+                Signer::new(creds, &s3.region, ep)
             }
             (None, None) => {
                 return Err(ServeError::Embedded(
@@ -130,6 +135,7 @@ impl AppState {
         Ok(Self {
             config,
             signer,
+            refresher,
             auth,
             state_key,
             public_url,
@@ -139,22 +145,71 @@ impl AppState {
     }
 }
 
-async fn load_credentials(source: &CredentialSource) -> Result<Credentials, ServeError> {
+/// A source to refresh temporary credentials from (the AWS chain).
+#[cfg(feature = "aws-chain")]
+type Refresher = crate::credentials::chain::ChainProvider;
+/// No refreshing without the AWS chain.
+#[cfg(not(feature = "aws-chain"))]
+type Refresher = ();
+
+async fn load_credentials(
+    source: &CredentialSource,
+) -> Result<(Credentials, Option<Refresher>), ServeError> {
     match source {
-        CredentialSource::Static { access_key_id, secret_access_key, session_token } => {
-            Ok(Credentials::new(access_key_id, secret_access_key).with_session_token(session_token.clone()))
-        }
-        CredentialSource::Env => Credentials::from_env().map_err(|e| ServeError::Credentials(format!("s3.credentials = \"env\": {e}"))),
+        CredentialSource::Static { access_key_id, secret_access_key, session_token } => Ok((
+            Credentials::new(access_key_id, secret_access_key).with_session_token(session_token.clone()),
+            None,
+        )),
+        CredentialSource::Env => Credentials::from_env()
+            .map(|c| (c, None))
+            .map_err(|e| ServeError::Credentials(format!("s3.credentials = \"env\": {e}"))),
         #[cfg(feature = "aws-chain")]
         CredentialSource::AwsChain => {
             let chain = crate::credentials::chain::ChainProvider::load().await.map_err(|e| ServeError::Credentials(e.to_string()))?;
-            chain.credentials().await.map_err(|e| ServeError::Credentials(format!("s3: {e}")))
+            let creds = chain.credentials().await.map_err(|e| ServeError::Credentials(format!("s3: {e}")))?;
+            Ok((creds, Some(chain)))
         }
         #[cfg(not(feature = "aws-chain"))]
         CredentialSource::AwsChain => Err(ServeError::Credentials(
             "config key `s3.credentials`: the AWS provider chain needs the aws-chain feature; give access_key_id and secret_access_key instead".into(),
         )),
     }
+}
+
+/// How often temporary credentials from the AWS chain are checked for renewal.
+#[cfg(feature = "aws-chain")]
+const REFRESH_EVERY: std::time::Duration = std::time::Duration::from_secs(60);
+
+/// Keeps the signer's credentials fresh while the server runs: the chain caches them and
+/// renews them before they expire, so asking it once a minute is cheap.
+#[cfg(feature = "aws-chain")]
+fn spawn_refresh(state: &Arc<AppState>) -> Option<JoinHandle<()>> {
+    let chain = state.refresher.clone()?;
+    let weak = Arc::downgrade(state);
+    Some(tokio::spawn(async move {
+        loop {
+            tokio::time::sleep(REFRESH_EVERY).await;
+            let Some(state) = weak.upgrade() else { return };
+            match chain.credentials().await {
+                Ok(fresh) if fresh != state.signer.credentials() => {
+                    tracing::info!(
+                        access_key_id = fresh.access_key_id(),
+                        "signing credentials renewed"
+                    );
+                    state.signer.set_credentials(fresh);
+                }
+                Ok(_) => {}
+                Err(e) => {
+                    tracing::warn!(error = %e, "could not renew the signing credentials; keeping the current ones")
+                }
+            }
+        }
+    }))
+}
+
+#[cfg(not(feature = "aws-chain"))]
+fn spawn_refresh(_: &Arc<AppState>) -> Option<JoinHandle<()>> {
+    None
 }
 
 /// The router: pages, API, static files, with security headers, limits and request logs.
@@ -187,11 +242,15 @@ pub struct Running {
     pub embedded: Option<EmbeddedS3>,
     stop: oneshot::Sender<()>,
     task: JoinHandle<()>,
+    refresh: Option<JoinHandle<()>>,
 }
 
 impl Running {
     /// Stops accepting, finishes in-flight requests, then stops the embedded store.
     pub async fn shutdown(self) {
+        if let Some(r) = &self.refresh {
+            r.abort();
+        }
         let _ = self.stop.send(());
         let _ = self.task.await;
         if let Some(e) = self.embedded {
@@ -257,6 +316,7 @@ pub async fn start(
         AppState::new(config, public_url.clone(), None).await?
     };
     let state = Arc::new(state);
+    let refresh = spawn_refresh(&state);
     let router = match static_dir {
         Some(d) => app_with_static(state.clone(), d),
         None => app(state.clone()),
@@ -281,6 +341,7 @@ pub async fn start(
         embedded,
         stop,
         task,
+        refresh,
     })
 }
 
