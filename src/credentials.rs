@@ -119,7 +119,9 @@ pub mod chain {
         /// Fetches current credentials.
         pub async fn credentials(&self) -> Result<Credentials> {
             let c = self.provider.provide_credentials().await.map_err(|e| {
-                Error::Credentials(format!("the AWS provider chain could not provide credentials: {e}; check your profile, SSO login or environment"))
+                Error::Credentials(format!(
+                    "no AWS credentials found: set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or configure a profile (AWS_PROFILE, ~/.aws/credentials) or an SSO login (the AWS provider chain said: {e})"
+                ))
             })?;
             let expiry = c.expiry().map(time::OffsetDateTime::from);
             Ok(Credentials::new(c.access_key_id(), c.secret_access_key())
