@@ -31,6 +31,32 @@ pub enum S3Error {
 
 const CALL_EXPIRY: Duration = Duration::from_secs(60);
 
+/// Sends `method` on `bucket`/`key` through a short-lived presigned URL.
+async fn call(
+    http: &reqwest::Client,
+    signer: &Signer,
+    method: Method,
+    bucket: &str,
+    key: &str,
+) -> Result<reqwest::Response, S3Error> {
+    let url = signer
+        .presign(
+            &UrlRequest::new(method, bucket, key, CALL_EXPIRY),
+            OffsetDateTime::now_utc(),
+        )
+        .map_err(|e| S3Error::Unavailable(e.to_string()))?;
+    let verb = match method {
+        Method::Get => reqwest::Method::GET,
+        Method::Put => reqwest::Method::PUT,
+        Method::Head => reqwest::Method::HEAD,
+        Method::Delete => reqwest::Method::DELETE,
+    };
+    http.request(verb, &url)
+        .send()
+        .await
+        .map_err(|e| S3Error::Unavailable(e.without_url().to_string()))
+}
+
 /// HEADs `bucket`/`key` with a presigned URL.
 pub async fn head_object(
     http: &reqwest::Client,
@@ -38,17 +64,7 @@ pub async fn head_object(
     bucket: &str,
     key: &str,
 ) -> Result<ObjectInfo, S3Error> {
-    let url = signer
-        .presign(
-            &UrlRequest::new(Method::Head, bucket, key, CALL_EXPIRY),
-            OffsetDateTime::now_utc(),
-        )
-        .map_err(|e| S3Error::Unavailable(e.to_string()))?;
-    let resp = http
-        .head(&url)
-        .send()
-        .await
-        .map_err(|e| S3Error::Unavailable(e.without_url().to_string()))?;
+    let resp = call(http, signer, Method::Head, bucket, key).await?;
     match resp.status().as_u16() {
         200 => {
             let h = resp.headers();
@@ -76,17 +92,7 @@ pub async fn delete_object(
     bucket: &str,
     key: &str,
 ) -> Result<(), S3Error> {
-    let url = signer
-        .presign(
-            &UrlRequest::new(Method::Delete, bucket, key, CALL_EXPIRY),
-            OffsetDateTime::now_utc(),
-        )
-        .map_err(|e| S3Error::Unavailable(e.to_string()))?;
-    let resp = http
-        .delete(&url)
-        .send()
-        .await
-        .map_err(|e| S3Error::Unavailable(e.without_url().to_string()))?;
+    let resp = call(http, signer, Method::Delete, bucket, key).await?;
     if resp.status().is_success() || resp.status().as_u16() == 404 {
         Ok(())
     } else {
