@@ -210,15 +210,24 @@ impl Authenticator {
             Verifier::Jwt { keys, validation } => {
                 let header = decode_header(token)
                     .map_err(|e| AuthError::Invalid(format!("not a JWT: {e}")))?;
+                // A token naming a key must name one we have (keys without a kid, from a PEM
+                // file, take any); a token naming none uses the first key.
                 let key = match &header.kid {
-                    Some(kid) if keys.len() > 1 => keys
+                    Some(kid) => keys
                         .iter()
-                        .find(|(k, _, _)| k.as_deref() == Some(kid.as_str())),
-                    _ => keys.first(),
+                        .find(|(k, _, _)| k.as_deref().is_none_or(|k| k == kid)),
+                    None => keys.first(),
                 }
                 .ok_or_else(|| AuthError::Invalid("no key matches the token's kid".into()))?;
-                let data = decode::<Value>(token, &key.1, validation)
-                    .map_err(|e| AuthError::Invalid(jwt_reason(&e)))?;
+                let data = if validation.algorithms == [key.2] {
+                    decode::<Value>(token, &key.1, validation)
+                } else {
+                    // A JWKS may mix RSA and EC keys: check against the chosen key's algorithm.
+                    let mut v = (**validation).clone();
+                    v.algorithms = vec![key.2];
+                    decode::<Value>(token, &key.1, &v)
+                }
+                .map_err(|e| AuthError::Invalid(jwt_reason(&e)))?;
                 let claims = data.claims;
                 let user = match claims.get(&self.user_claim) {
                     Some(Value::String(s)) if !s.is_empty() => s.clone(),
@@ -260,5 +269,103 @@ fn jwt_reason(e: &jsonwebtoken::errors::Error) -> String {
         InvalidAlgorithm => "wrong algorithm".into(),
         MissingRequiredClaim(c) => format!("it has no `{c}` claim"),
         _ => "it could not be verified".into(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::server::config::JwtConfig;
+    use jsonwebtoken::{encode, EncodingKey, Header};
+
+    fn fixture(name: &str) -> Vec<u8> {
+        let path = format!("{}/tests/fixtures/jwt/{name}", env!("CARGO_MANIFEST_DIR"));
+        std::fs::read(&path).unwrap_or_else(|e| panic!("{path}: {e}"))
+    }
+
+    fn auth(key: JwtKey) -> Authenticator {
+        Authenticator::new(&AuthConfig {
+            mode: AuthMode::Jwt(JwtConfig {
+                key,
+                issuer: None,
+                audience: None,
+            }),
+            cookie: None,
+            user_claim: "sub".into(),
+            roles_claim: "roles".into(),
+        })
+        .unwrap()
+    }
+
+    fn bearer(token: &str) -> HeaderMap {
+        let mut h = HeaderMap::new();
+        h.insert(
+            http::header::AUTHORIZATION,
+            format!("Bearer {token}").parse().unwrap(),
+        );
+        h
+    }
+
+    fn token(alg: Algorithm, kid: Option<&str>, key: &EncodingKey) -> String {
+        let exp = time::OffsetDateTime::now_utc().unix_timestamp() + 600;
+        let claims = serde_json::json!({"sub": "carol", "roles": "tier2", "exp": exp});
+        let mut header = Header::new(alg);
+        header.kid = kid.map(str::to_string);
+        encode(&header, &claims, key).unwrap()
+    }
+
+    #[test]
+    fn rs256_es256_and_jwks_keys_verify_tokens() {
+        let rsa = EncodingKey::from_rsa_pem(&fixture("rs256.pem")).unwrap();
+        let ec = EncodingKey::from_ec_pem(&fixture("es256.pem")).unwrap();
+        let jwks = String::from_utf8(fixture("jwks.json")).unwrap();
+        let cases = [
+            (
+                auth(JwtKey::Rs256Pem(fixture("rs256.pub.pem"))),
+                token(Algorithm::RS256, None, &rsa),
+            ),
+            (
+                auth(JwtKey::Es256Pem(fixture("es256.pub.pem"))),
+                token(Algorithm::ES256, None, &ec),
+            ),
+            (
+                auth(JwtKey::Jwks(jwks)),
+                token(Algorithm::RS256, Some("test-rsa"), &rsa),
+            ),
+        ];
+        for (a, t) in &cases {
+            let caller = a.authenticate(&bearer(t)).unwrap();
+            assert_eq!(
+                (caller.user.as_str(), caller.roles.as_slice()),
+                ("carol", &["tier2".to_string()][..])
+            );
+        }
+        // A token signed by another key, or with another algorithm, is refused.
+        let es_for_rsa = token(Algorithm::ES256, None, &ec);
+        assert!(matches!(
+            cases[0].0.authenticate(&bearer(&es_for_rsa)),
+            Err(AuthError::Invalid(_))
+        ));
+        let wrong_kid = token(Algorithm::RS256, Some("other"), &rsa);
+        assert!(matches!(
+            cases[2].0.authenticate(&bearer(&wrong_kid)),
+            Err(AuthError::Invalid(_))
+        ));
+    }
+
+    #[test]
+    fn a_bad_public_key_is_a_config_error_naming_the_key() {
+        let cfg = AuthConfig {
+            mode: AuthMode::Jwt(JwtConfig {
+                key: JwtKey::Es256Pem(b"not a pem".to_vec()),
+                issuer: None,
+                audience: None,
+            }),
+            cookie: None,
+            user_claim: "sub".into(),
+            roles_claim: "roles".into(),
+        };
+        let e = Authenticator::new(&cfg).unwrap_err();
+        assert_eq!(e.key, "auth.jwt.es256_public_key");
     }
 }
