@@ -169,12 +169,22 @@ pub fn lint(p: &PostPolicyBuilder, ctx: &LintContext) -> Report {
         .map(|(f, v)| f.name().len() + v.len())
         .sum::<usize>()
         + p.key.as_ref().map_or(0, |k| k.len() + 3)
-        + serde_json::to_vec(&p.conditions).map_or(0, |j| j.len() * 4 / 3)
+        + p.conditions.iter().map(json_len).sum::<usize>() * 4 / 3
         + SIGNING_FIELDS_BYTES;
     if fields_bytes > MAX_FIELDS_BYTES {
         r.push(Error, format!("the form fields before the file take about {fields_bytes} bytes, above S3's 20 KB limit; shorten metadata, tags or conditions"));
     }
     r
+}
+
+/// About how many bytes `c` takes in the policy JSON (before base64), without serializing it.
+fn json_len(c: &Condition) -> usize {
+    match c {
+        Condition::Eq(f, v) => f.name().len() + v.len() + 8,
+        Condition::EqExplicit(f, v) => f.name().len() + v.len() + 14,
+        Condition::StartsWith(f, v) => f.name().len() + v.len() + 23,
+        Condition::ContentLengthRange { .. } => 64,
+    }
 }
 
 fn iso(t: OffsetDateTime) -> String {
@@ -266,6 +276,28 @@ mod tests {
         assert_eq!(e.len(), 2, "{e:?}");
         assert!(e[0].contains("x-amz-storage-class"));
         assert!(e[1].contains("x-amz-meta-a"));
+    }
+
+    #[test]
+    fn the_size_estimate_covers_the_real_json() {
+        use crate::condition::PrefixField;
+        let conds = [
+            Condition::Eq(Field::meta("owner"), "alice".into()),
+            Condition::EqExplicit(Field::ContentDisposition, "inline".into()),
+            Condition::StartsWith(PrefixField::Key, "users/42/".into()),
+            Condition::ContentLengthRange {
+                min: 0,
+                max: MAX_POST_SIZE,
+            },
+        ];
+        for c in &conds {
+            let real = serde_json::to_vec(c).unwrap().len() + 1; // and its comma
+            assert!(
+                json_len(c) >= real && json_len(c) <= real + 48,
+                "{c:?}: {} vs {real}",
+                json_len(c)
+            );
+        }
     }
 
     #[test]
