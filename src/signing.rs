@@ -389,7 +389,7 @@ impl Iso8601 {
             }
             None => {
                 let mut s = String::new();
-                write_iso8601_fmt(&mut s, t);
+                write_fmt(&mut s, t, "-", ":");
                 Self {
                     buf: [0; 20],
                     fallback: Some(s),
@@ -416,16 +416,7 @@ pub(crate) fn amz_date(t: OffsetDateTime) -> String {
         s.push('Z');
         return s;
     }
-    let _ = write!(
-        s,
-        "{:04}{:02}{:02}T{:02}{:02}{:02}Z",
-        t.year(),
-        u8::from(t.month()),
-        t.day(),
-        t.hour(),
-        t.minute(),
-        t.second()
-    );
+    write_fmt(&mut s, t, "", "");
     s
 }
 
@@ -452,10 +443,12 @@ pub(crate) fn write_iso8601(s: &mut String, t: OffsetDateTime) {
     s.push_str(Iso8601::new(t).as_str());
 }
 
-fn write_iso8601_fmt(s: &mut String, t: OffsetDateTime) {
+/// The `fmt` path for both date forms, for years `digits` does not cover: `date_sep` goes
+/// between year, month and day, `time_sep` between hours, minutes and seconds.
+fn write_fmt(s: &mut String, t: OffsetDateTime, date_sep: &str, time_sep: &str) {
     let _ = write!(
         s,
-        "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}Z",
+        "{:04}{date_sep}{:02}{date_sep}{:02}T{:02}{time_sep}{:02}{time_sep}{:02}Z",
         t.year(),
         u8::from(t.month()),
         t.day(),
@@ -480,19 +473,12 @@ mod tests {
             datetime!(-0005-06-07 08:09:10 UTC),
         ] {
             let mut fmt = String::new();
-            write_iso8601_fmt(&mut fmt, t);
+            write_fmt(&mut fmt, t, "-", ":");
             let mut fast = String::new();
             write_iso8601(&mut fast, t);
             assert_eq!(fast, fmt);
-            let compact = format!(
-                "{:04}{:02}{:02}T{:02}{:02}{:02}Z",
-                t.year(),
-                u8::from(t.month()),
-                t.day(),
-                t.hour(),
-                t.minute(),
-                t.second()
-            );
+            let mut compact = String::new();
+            write_fmt(&mut compact, t, "", "");
             assert_eq!(amz_date(t), compact);
             let day = amz_date(t).split('T').next().unwrap().to_string();
             assert_eq!(
