@@ -3,7 +3,7 @@
 
 use crate::policy::PostPolicy;
 use crate::signing::{write_iso8601, PresignedPost};
-use crate::units::format_size;
+use crate::units::format_size_range;
 use askama::Template;
 
 /// Quotes `s` for a POSIX shell.
@@ -73,10 +73,7 @@ struct FormPage<'a> {
 /// A standalone HTML page with a working upload form: hidden fields, then `file`.
 pub fn html(post: &PresignedPost, policy: &PostPolicy) -> String {
     let limit = match policy.size_range() {
-        Some((min, max)) if min > 0 => {
-            format!("between {} and {}", format_size(min), format_size(max))
-        }
-        Some((_, max)) => format!("up to {}", format_size(max)),
+        Some((min, max)) => format_size_range(min, max),
         None => "up to 5 GiB".into(),
     };
     let exact = post.field("Content-Type").map(str::to_string);
@@ -154,7 +151,7 @@ mod tests {
         assert!(!page.contains("<b>/"));
         assert!(page.contains("accept=\"image/*\""));
         assert!(
-            page.contains("Files between 1 byte and 5 MiB, of type image/…"),
+            page.contains("Files up to 5 MiB, of type image/…"),
             "{page}"
         );
         assert!(page.rfind("type=\"hidden\"").unwrap() < page.find("name=\"file\"").unwrap());

@@ -90,6 +90,16 @@ pub fn format_size(bytes: u64) -> String {
     }
 }
 
+/// An accepted size range in words: `up to 5 MiB`, or `10 KiB to 5 MiB` when the minimum is
+/// more than one byte.
+pub fn format_size_range(min: u64, max: u64) -> String {
+    if min > 1 {
+        format!("{} to {}", format_size(min), format_size(max))
+    } else {
+        format!("up to {}", format_size(max))
+    }
+}
+
 /// A duration in words: `15 minutes`, `1 hour`, `7 days`, `45 seconds`.
 pub fn format_duration(d: Duration) -> String {
     let s = d.as_secs();

@@ -7,7 +7,7 @@ use super::s3::{delete_object, head_object, S3Error};
 use super::upload_state::UploadState;
 use super::AppState;
 use crate::profile::Profile;
-use crate::units::{format_duration, format_size};
+use crate::units::{format_duration, format_size, format_size_range};
 use crate::GetOptions;
 use askama::Template;
 use axum::extract::{Path, RawQuery, State};
@@ -40,12 +40,11 @@ pub struct Listed<'a> {
 }
 
 fn limits(p: &Profile) -> String {
-    let size = if p.min_size > 1 {
-        format!("{} to {}", format_size(p.min_size), format_size(p.max_size))
-    } else {
-        format!("up to {}", format_size(p.max_size))
-    };
-    format!("{}, {size}", p.types_in_words())
+    format!(
+        "{}, {}",
+        p.types_in_words(),
+        format_size_range(p.min_size, p.max_size)
+    )
 }
 
 #[derive(Template)]
