@@ -24,6 +24,9 @@ use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
+/// The region the embedded store answers to, and the server signs for.
+const EMBEDDED_REGION: &str = "us-east-1";
+
 /// `signpost serve` options.
 #[derive(Debug, Clone, clap::Args)]
 pub struct ServeArgs {
@@ -96,7 +99,7 @@ impl AppState {
             (_, Some((endpoint, creds))) => {
                 let ep = Endpoint::custom(endpoint, true)
                     .map_err(|e| ServeError::Embedded(e.to_string()))?;
-                Signer::new(creds, "us-east-1", ep)
+                Signer::new(creds, EMBEDDED_REGION, ep)
             }
             (Some(s3), None) => {
                 let (creds, chain) = load_credentials(&s3.credentials).await?;
@@ -297,7 +300,7 @@ pub async fn start(
             listen: SocketAddr::from(([127, 0, 0, 1], 0)),
             access_key: access_key.clone(),
             secret_key: secret_key.clone(),
-            region: "us-east-1".into(),
+            region: EMBEDDED_REGION.into(),
             buckets,
             cors_origins: origins,
         })
