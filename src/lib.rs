@@ -34,15 +34,14 @@ pub mod condition;
 pub mod credentials;
 pub mod endpoint;
 pub mod error;
-pub mod filename;
 pub mod lint;
 pub mod policy;
 pub mod presign;
-pub mod profile;
 #[cfg(feature = "cli")]
 pub mod render;
 pub mod signing;
 pub mod units;
+pub mod wire;
 
 #[cfg(feature = "server")]
 pub mod embedded;

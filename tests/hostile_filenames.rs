@@ -13,7 +13,7 @@ mod server_support;
 mod support;
 
 use server_support::*;
-use signpost::filename::MAX_FILENAME_BYTES;
+use signpost::server::testing::MAX_FILENAME_BYTES;
 use support::S3Env;
 use tempfile::TempDir;
 

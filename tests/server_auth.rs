@@ -9,7 +9,7 @@
 mod server_support;
 
 use server_support::*;
-use signpost::server::upload_state::UploadState;
+use signpost::server::testing::UploadState;
 use time::OffsetDateTime;
 
 const COOKIE: &str = "signpost_token";

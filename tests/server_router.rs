@@ -14,7 +14,7 @@ use std::time::Duration;
 use axum::body::Body;
 use http::Request;
 use server_support::*;
-use signpost::server::upload_state::UploadState;
+use signpost::server::testing::UploadState;
 use time::OffsetDateTime;
 
 /// Two profiles like the demo's, a video profile typed by prefix only, no auth.
@@ -316,7 +316,7 @@ async fn signing_answers_an_exact_form_for_the_file() {
         .starts_with(&format!("{ONESHOT_URL}/uploaded/")));
     let opened = UploadState::open(
         &st,
-        &state.state_key,
+        signpost::server::testing::state_key(&state),
         OffsetDateTime::now_utc().unix_timestamp(),
     )
     .expect("the uploaded link's state is ours");

@@ -1,70 +1,119 @@
-//! The server's one error type. Every status is chosen here; the client gets a plain message
-//! (JSON for the API, a page for browsers) and the log gets the cause.
+//! The server's errors. The service layer answers with a [`ServiceError`], which says what
+//! went wrong in words; the JSON API turns it into an [`ApiError`] and the pages into a
+//! [`PageError`], each choosing its statuses in one place. Causes are logged by
+//! [`log_errors`], a layer, never by constructors, and never reach the client.
 
+use super::auth::AuthError;
 use askama::Template;
 use axum::response::{Html, IntoResponse, Response};
 use axum::Json;
 use http::StatusCode;
 use serde::Serialize;
 
-/// An error answered to the client.
-#[derive(Debug, Clone)]
-pub struct AppError {
-    /// HTTP status.
-    pub status: StatusCode,
-    /// Short machine-readable code.
-    pub code: &'static str,
-    /// What went wrong and what to do, in words.
-    pub message: String,
-    /// Render as an HTML page rather than JSON.
-    pub page: bool,
+/// What went wrong while serving a request, in words a caller can act on.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ServiceError {
+    /// The request itself is wrong (a missing or malformed value).
+    #[error("{0}")]
+    BadRequest(String),
+    /// No valid sign-in.
+    #[error("{0}")]
+    Unauthorized(#[from] AuthError),
+    /// Signed in, but not allowed.
+    #[error("{0}")]
+    Forbidden(String),
+    /// Nothing there.
+    #[error("{0}")]
+    NotFound(String),
+    /// A body over the server's limit.
+    #[error("{0}")]
+    TooLarge(String),
+    /// Too many requests (the rate limit).
+    #[error("{0}")]
+    TooMany(String),
+    /// The storage did not answer as expected.
+    #[error("{0}")]
+    Upstream(String),
+    /// The server cannot sign right now (e.g. its credentials are about to expire).
+    #[error("{0}")]
+    Unavailable(String),
+    /// A bug or an unexpected failure; the cause is logged, the client gets a generic message.
+    #[error("internal error: {0}")]
+    Internal(String),
 }
 
-macro_rules! ctor {
-    ($name:ident, $status:ident, $code:literal) => {
-        #[doc = concat!("A `", $code, "` error.")]
-        pub fn $name(message: impl Into<String>) -> Self {
-            Self {
-                status: StatusCode::$status,
-                code: $code,
-                message: message.into(),
-                page: false,
-            }
-        }
-    };
-}
-
-impl AppError {
-    ctor!(bad_request, BAD_REQUEST, "bad_request");
-    ctor!(unauthorized, UNAUTHORIZED, "unauthorized");
-    ctor!(forbidden, FORBIDDEN, "forbidden");
-    ctor!(not_found, NOT_FOUND, "not_found");
-    ctor!(too_many, TOO_MANY_REQUESTS, "rate_limited");
-    ctor!(upstream, BAD_GATEWAY, "storage_unavailable");
-
-    /// Answer as an HTML page.
-    #[must_use]
-    pub fn page(mut self) -> Self {
-        self.page = true;
-        self
-    }
-
-    /// Logs an internal cause and answers a generic message.
+impl ServiceError {
+    /// An unexpected failure with its cause (logged, never shown).
     pub fn internal(cause: impl std::fmt::Display) -> Self {
-        tracing::error!(%cause, "internal error");
-        Self {
-            status: StatusCode::INTERNAL_SERVER_ERROR,
-            code: "internal",
-            message: "something went wrong on our side; try again, and tell the operator if it keeps happening".into(),
-            page: false,
+        Self::Internal(cause.to_string())
+    }
+
+    /// The status and the short code of this error: the one place they are chosen.
+    fn status(&self) -> (StatusCode, &'static str) {
+        match self {
+            Self::BadRequest(_) => (StatusCode::BAD_REQUEST, "bad_request"),
+            Self::Unauthorized(_) => (StatusCode::UNAUTHORIZED, "unauthorized"),
+            Self::Forbidden(_) => (StatusCode::FORBIDDEN, "forbidden"),
+            Self::NotFound(_) => (StatusCode::NOT_FOUND, "not_found"),
+            Self::TooLarge(_) => (StatusCode::PAYLOAD_TOO_LARGE, "too_large"),
+            Self::TooMany(_) => (StatusCode::TOO_MANY_REQUESTS, "rate_limited"),
+            Self::Upstream(_) => (StatusCode::BAD_GATEWAY, "storage_unavailable"),
+            Self::Unavailable(_) => (StatusCode::SERVICE_UNAVAILABLE, "unavailable"),
+            Self::Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, "internal"),
+        }
+    }
+
+    /// The words the client sees: the message, or a generic one for internal errors.
+    fn public_message(&self) -> String {
+        match self {
+            Self::Internal(_) => INTERNAL_MESSAGE.to_string(),
+            other => other.to_string(),
+        }
+    }
+
+    /// What the log layer records about this error.
+    fn report(&self) -> Logged {
+        let (status, code) = self.status();
+        Logged {
+            status,
+            code,
+            message: match self {
+                Self::Internal(cause) => cause.clone(),
+                other => other.to_string(),
+            },
         }
     }
 }
 
-impl From<super::auth::AuthError> for AppError {
-    fn from(e: super::auth::AuthError) -> Self {
-        AppError::unauthorized(e.to_string())
+const INTERNAL_MESSAGE: &str =
+    "something went wrong on our side; try again, and tell the operator if it keeps happening";
+
+/// An error answered as JSON: `{"error": code, "message": words}`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ApiError(pub ServiceError);
+
+impl<E: Into<ServiceError>> From<E> for ApiError {
+    fn from(e: E) -> Self {
+        Self(e.into())
     }
+}
+
+/// An error answered as a page that says what went wrong.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PageError(pub ServiceError);
+
+impl<E: Into<ServiceError>> From<E> for PageError {
+    fn from(e: E) -> Self {
+        Self(e.into())
+    }
+}
+
+/// Attached to an error response so [`log_errors`] can log it (with the internal cause).
+#[derive(Debug, Clone)]
+struct Logged {
+    status: StatusCode,
+    code: &'static str,
+    message: String,
 }
 
 #[derive(Serialize)]
@@ -73,47 +122,67 @@ struct Body<'a> {
     message: &'a str,
 }
 
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let (status, code) = self.0.status();
+        let message = self.0.public_message();
+        let mut resp = (
+            status,
+            Json(Body {
+                error: code,
+                message: &message,
+            }),
+        )
+            .into_response();
+        resp.extensions_mut().insert(self.0.report());
+        resp
+    }
+}
+
 /// The error page.
 #[derive(Template)]
 #[template(path = "error.html")]
-pub struct ErrorPage<'a> {
-    /// Status code.
-    pub status: u16,
-    /// Status words.
-    pub reason: &'a str,
-    /// The message.
-    pub message: &'a str,
+struct ErrorPage<'a> {
+    status: u16,
+    reason: &'a str,
+    message: &'a str,
 }
 
-impl IntoResponse for AppError {
+/// `message` with its first letter in upper case: pages show sentences.
+fn sentence(message: &str) -> String {
+    let mut chars = message.chars();
+    chars
+        .next()
+        .map(|c| c.to_uppercase().chain(chars).collect())
+        .unwrap_or_default()
+}
+
+impl IntoResponse for PageError {
     fn into_response(self) -> Response {
-        if self.status.is_client_error() {
-            tracing::info!(status = self.status.as_u16(), code = self.code, message = %self.message, "request refused");
-        }
-        if self.page {
-            let mut chars = self.message.chars();
-            let sentence: String = chars
-                .next()
-                .map(|c| c.to_uppercase().chain(chars).collect())
-                .unwrap_or_default();
-            let page = ErrorPage {
-                status: self.status.as_u16(),
-                reason: self.status.canonical_reason().unwrap_or("Error"),
-                message: &sentence,
-            };
-            match page.render() {
-                Ok(html) => (self.status, Html(html)).into_response(),
-                Err(_) => (self.status, self.message).into_response(),
-            }
+        let (status, _) = self.0.status();
+        let message = sentence(&self.0.public_message());
+        let page = ErrorPage {
+            status: status.as_u16(),
+            reason: status.canonical_reason().unwrap_or("Error"),
+            message: &message,
+        };
+        let mut resp = match page.render() {
+            Ok(html) => (status, Html(html)).into_response(),
+            Err(_) => (status, message).into_response(),
+        };
+        resp.extensions_mut().insert(self.0.report());
+        resp
+    }
+}
+
+/// The layer that logs errors: refusals at info, internal failures at error with their cause.
+pub async fn log_errors(resp: Response) -> Response {
+    if let Some(e) = resp.extensions().get::<Logged>() {
+        if e.status.is_server_error() {
+            tracing::error!(status = e.status.as_u16(), code = e.code, cause = %e.message, "request failed");
         } else {
-            (
-                self.status,
-                Json(Body {
-                    error: self.code,
-                    message: &self.message,
-                }),
-            )
-                .into_response()
+            tracing::info!(status = e.status.as_u16(), code = e.code, message = %e.message, "request refused");
         }
     }
+    resp
 }

@@ -14,8 +14,6 @@ pub struct ObjectInfo {
     pub size: u64,
     /// Stored Content-Type.
     pub content_type: String,
-    /// ETag, without quotes.
-    pub etag: String,
 }
 
 /// A failed S3 call, in words.
@@ -35,22 +33,16 @@ const CALL_EXPIRY: Duration = Duration::from_secs(60);
 async fn call(
     http: &reqwest::Client,
     signer: &Signer,
+    now: OffsetDateTime,
     method: Method,
     bucket: &str,
     key: &str,
 ) -> Result<reqwest::Response, S3Error> {
     let url = signer
-        .presign(
-            &UrlRequest::new(method, bucket, key, CALL_EXPIRY),
-            OffsetDateTime::now_utc(),
-        )
+        .presign(&UrlRequest::new(method, bucket, key, CALL_EXPIRY), now)
         .map_err(|e| S3Error::Unavailable(e.to_string()))?;
-    let verb = match method {
-        Method::Get => reqwest::Method::GET,
-        Method::Put => reqwest::Method::PUT,
-        Method::Head => reqwest::Method::HEAD,
-        Method::Delete => reqwest::Method::DELETE,
-    };
+    let verb = reqwest::Method::from_bytes(method.as_str().as_bytes())
+        .map_err(|e| S3Error::Unavailable(e.to_string()))?;
     http.request(verb, &url)
         .send()
         .await
@@ -61,10 +53,11 @@ async fn call(
 pub async fn head_object(
     http: &reqwest::Client,
     signer: &Signer,
+    now: OffsetDateTime,
     bucket: &str,
     key: &str,
 ) -> Result<ObjectInfo, S3Error> {
-    let resp = call(http, signer, Method::Head, bucket, key).await?;
+    let resp = call(http, signer, now, Method::Head, bucket, key).await?;
     match resp.status().as_u16() {
         200 => {
             let h = resp.headers();
@@ -77,7 +70,6 @@ pub async fn head_object(
             Ok(ObjectInfo {
                 size: text("content-length").parse().unwrap_or(0),
                 content_type: text("content-type"),
-                etag: text("etag").trim_matches('"').to_string(),
             })
         }
         404 => Err(S3Error::NotFound(key.to_string())),
@@ -89,10 +81,11 @@ pub async fn head_object(
 pub async fn delete_object(
     http: &reqwest::Client,
     signer: &Signer,
+    now: OffsetDateTime,
     bucket: &str,
     key: &str,
 ) -> Result<(), S3Error> {
-    let resp = call(http, signer, Method::Delete, bucket, key).await?;
+    let resp = call(http, signer, now, Method::Delete, bucket, key).await?;
     if resp.status().is_success() || resp.status().as_u16() == 404 {
         Ok(())
     } else {
@@ -103,20 +96,27 @@ pub async fn delete_object(
     }
 }
 
-/// The text of the first `<name>` element, unescaped.
+/// The text of the first `<name>` element, unescaped (quick-xml reads the XML).
 fn tag(xml: &str, name: &str) -> Option<String> {
-    let open = format!("<{name}>");
-    let start = xml.find(&open)? + open.len();
-    let end = start + xml[start..].find(&format!("</{name}>"))?;
-    Some(
-        xml[start..end]
-            .replace("&lt;", "<")
-            .replace("&gt;", ">")
-            .replace("&quot;", "\"")
-            .replace("&apos;", "'")
-            .replace("&#34;", "\"")
-            .replace("&amp;", "&"),
-    )
+    use quick_xml::events::Event;
+    let mut reader = quick_xml::Reader::from_str(xml);
+    let mut inside = false;
+    let mut text = String::new();
+    loop {
+        match reader.read_event().ok()? {
+            Event::Start(e) if e.name().as_ref() == name.as_bytes() => inside = true,
+            Event::Text(t) if inside => text.push_str(&t.decode().ok()?),
+            Event::GeneralRef(r) if inside => {
+                let r = r.decode().ok()?;
+                let entity = format!("&{r};");
+                text.push_str(&quick_xml::escape::unescape(&entity).ok()?);
+            }
+            Event::CData(c) if inside => text.push_str(&String::from_utf8_lossy(&c)),
+            Event::End(e) if inside && e.name().as_ref() == name.as_bytes() => return Some(text),
+            Event::Eof => return None,
+            _ => {}
+        }
+    }
 }
 
 fn size_of(xml: &str, name: &str) -> Option<String> {
@@ -208,5 +208,7 @@ mod tests {
         let xml = "<Error><Code>AccessDenied</Code><Message>Invalid according to Policy: Policy expired.</Message></Error>";
         assert!(explain(xml).1.contains("expired"));
         assert_eq!(explain("not xml").0, "Unknown");
+        let xml = "<Error><Code>InvalidArgument</Code><Message>a &lt;b&gt; &amp; &quot;c&quot;</Message></Error>";
+        assert_eq!(tag(xml, "Message").as_deref(), Some("a <b> & \"c\""));
     }
 }

@@ -3,7 +3,7 @@
 //! per-caller rate limit on signing routes.
 
 use super::config::Config;
-use super::error::AppError;
+use super::error::{log_errors, ApiError, ServiceError};
 use super::AppState;
 use crate::Signer;
 use axum::Router;
@@ -89,9 +89,9 @@ pub fn rate_limited(router: Router<Arc<AppState>>, state: &Arc<AppState>) -> Rou
             GovernorError::TooManyRequests { wait_time, .. } => wait_time.saturating_add(1),
             _ => 1,
         };
-        let mut resp = AppError::too_many(format!(
+        let mut resp = ApiError(ServiceError::TooMany(format!(
             "too many signing requests; wait {wait} s and try again"
-        ))
+        )))
         .into_response();
         if let Ok(v) = HeaderValue::from_str(&wait.to_string()) {
             resp.headers_mut().insert(http::header::RETRY_AFTER, v);
@@ -149,6 +149,7 @@ pub fn apply(router: Router<Arc<AppState>>, state: &Arc<AppState>) -> Router<Arc
             http::header::X_FRAME_OPTIONS,
             HeaderValue::from_static("DENY"),
         ))
+        .layer(axum::middleware::map_response(log_errors))
         .layer(
             TraceLayer::new_for_http()
                 .make_span_with(DefaultMakeSpan::new().level(Level::INFO))

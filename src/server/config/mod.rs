@@ -3,7 +3,7 @@
 
 mod raw;
 
-use crate::profile::Profile;
+use crate::server::profile::Profile;
 use raw::{duration, size, RawAuth, RawConfig, RawS3};
 use std::fmt;
 use std::net::SocketAddr;

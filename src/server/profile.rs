@@ -1,7 +1,7 @@
 //! Upload profiles: one kind of upload (an avatar, a document) with its bucket, key template,
 //! limits and types, turned into a policy for one caller at one moment.
 
-use crate::filename::{sanitize_filename, user_segment};
+use super::filename::{sanitize_filename, user_segment};
 use crate::policy::{PostPolicyBuilder, FILENAME_PLACEHOLDER};
 use crate::units::format_size;
 use crate::PostPolicy;
@@ -328,7 +328,7 @@ mod tests {
             uuid: "U",
             date: "2026-03-14",
         };
-        let seg = crate::filename::user_segment("../alice");
+        let seg = super::super::filename::user_segment("../alice");
         assert!(seg.starts_with("_alice~"), "{seg}");
         assert_eq!(
             p.render_key(&vars, None),

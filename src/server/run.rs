@@ -1,0 +1,192 @@
+//! Running the server: bind, start the embedded store when there is no `[s3]`, serve until
+//! Ctrl-C or SIGTERM, and shut down gracefully.
+
+use super::config::{self, Config};
+use super::state::{self, AppState, EMBEDDED_REGION};
+use super::{app_with_static, security, ServeArgs, ServeError};
+use crate::embedded::{EmbeddedConfig, EmbeddedS3};
+use crate::Credentials;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+use tokio::net::TcpListener;
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+
+/// A running server (for `serve` and for tests).
+pub struct Running {
+    /// The bound address.
+    pub addr: SocketAddr,
+    /// The public URL.
+    pub url: String,
+    /// The shared state.
+    pub state: Arc<AppState>,
+    /// The embedded store, when running without `[s3]`.
+    pub embedded: Option<EmbeddedS3>,
+    stop: oneshot::Sender<()>,
+    task: JoinHandle<()>,
+    refresh: Option<JoinHandle<()>>,
+}
+
+impl Running {
+    /// Stops accepting, finishes in-flight requests, then stops the embedded store.
+    pub async fn shutdown(self) {
+        if let Some(r) = &self.refresh {
+            r.abort();
+        }
+        let _ = self.stop.send(());
+        let _ = self.task.await;
+        if let Some(e) = self.embedded {
+            e.shutdown().await;
+        }
+    }
+}
+
+/// Starts the embedded store for a config without `[s3]`: the profiles' buckets, CORS for the
+/// server's own origins.
+async fn start_embedded(
+    config: &Config,
+    data_dir: PathBuf,
+    addr: SocketAddr,
+    public_url: &str,
+) -> Result<(EmbeddedS3, Credentials), ServeError> {
+    let access_key = format!(
+        "signpost-{}",
+        &uuid::Uuid::new_v4().simple().to_string()[..12]
+    );
+    let secret_key = uuid::Uuid::new_v4().simple().to_string();
+    let mut buckets: Vec<String> = config.profiles.iter().map(|p| p.bucket.clone()).collect();
+    buckets.sort();
+    buckets.dedup();
+    let mut origins = vec![security::origin(public_url)];
+    // A page opened at localhost is another origin than 127.0.0.1: allow both.
+    if config.public_url.is_none() && addr.ip().is_loopback() {
+        origins.push(format!("http://localhost:{}", addr.port()));
+    }
+    origins.extend(config.allowed_origins.iter().cloned());
+    let store = EmbeddedS3::start(EmbeddedConfig {
+        data_dir,
+        listen: SocketAddr::from(([127, 0, 0, 1], 0)),
+        access_key: access_key.clone(),
+        secret_key: secret_key.clone(),
+        region: EMBEDDED_REGION.into(),
+        buckets,
+        cors_origins: origins,
+    })
+    .await
+    .map_err(|e| ServeError::Embedded(e.to_string()))?;
+    Ok((store, Credentials::new(access_key, secret_key)))
+}
+
+/// Binds, starts the embedded store if needed, and serves in the background.
+pub async fn start(
+    config: Config,
+    data_dir: PathBuf,
+    static_dir: Option<PathBuf>,
+) -> Result<Running, ServeError> {
+    let listener = TcpListener::bind(config.listen)
+        .await
+        .map_err(|e| ServeError::Bind(config.listen, e))?;
+    let addr = listener
+        .local_addr()
+        .map_err(|e| ServeError::Bind(config.listen, e))?;
+    let public_url = config
+        .public_url
+        .clone()
+        .unwrap_or_else(|| format!("http://{addr}"));
+
+    let mut embedded = None;
+    let state = if config.s3.is_none() {
+        let (store, creds) = start_embedded(&config, data_dir, addr, &public_url).await?;
+        let endpoint = store.endpoint();
+        let st = AppState::new(config, public_url.clone(), Some((&endpoint, creds))).await?;
+        embedded = Some(store);
+        st
+    } else {
+        AppState::new(config, public_url.clone(), None).await?
+    };
+    let state = Arc::new(state);
+    let refresh = state::spawn_refresh(&state);
+    let router = app_with_static(state.clone(), static_dir);
+    let (stop, stopped) = oneshot::channel::<()>();
+    let task = tokio::spawn(async move {
+        let service = router.into_make_service_with_connect_info::<SocketAddr>();
+        let shutdown = async {
+            let _ = stopped.await;
+        };
+        if let Err(e) = axum::serve(listener, service)
+            .with_graceful_shutdown(shutdown)
+            .await
+        {
+            tracing::error!(error = %e, "server stopped with an error");
+        }
+    });
+    Ok(Running {
+        addr,
+        url: public_url,
+        state,
+        embedded,
+        stop,
+        task,
+        refresh,
+    })
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! { _ = ctrl_c => {}, _ = term => {} }
+}
+
+/// Runs `signpost serve` until Ctrl-C or SIGTERM.
+pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
+    use tracing_subscriber::EnvFilter;
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(
+            EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| EnvFilter::new("info,signpost=info")),
+        )
+        .try_init();
+    let mut config = match &args.config {
+        Some(path) => Config::load(path)?,
+        None => Config::demo(
+            config::DEFAULT_LISTEN
+                .parse()
+                .expect("valid default address"),
+        ),
+    };
+    if let Some(l) = args.listen {
+        config.listen = l;
+    }
+    let demo = config.s3.is_none();
+    let running = start(config, args.data_dir.clone(), args.static_dir.clone()).await?;
+    if let Some(store) = &running.embedded {
+        let dir = std::fs::canonicalize(&args.data_dir).unwrap_or(args.data_dir.clone());
+        tracing::info!(endpoint = %store.endpoint(), data_dir = %dir.display(), "embedded S3 store running (for trying signpost and for tests; not for production)");
+    }
+    println!(
+        "signpost is running: open {}/ in a browser{}",
+        running.url,
+        if demo {
+            " (demo profiles on the embedded store)"
+        } else {
+            ""
+        }
+    );
+    shutdown_signal().await;
+    tracing::info!("shutting down: finishing requests in flight");
+    running.shutdown().await;
+    Ok(())
+}

@@ -1,0 +1,138 @@
+//! Forms: which upload profiles a caller may use, and a freshly signed form for one of them.
+
+use super::Result;
+use crate::server::auth::Caller;
+use crate::server::error::ServiceError;
+use crate::server::profile::{KeyVars, Profile};
+use crate::server::state::AppState;
+use crate::server::upload_state::UploadState;
+use crate::{Field, LintContext, PresignedPost};
+use std::time::Duration;
+use time::OffsetDateTime;
+
+/// Time after a form's expiry during which its confirmation link still works.
+const STATE_GRACE: Duration = Duration::from_secs(3600);
+
+/// The profiles `caller` may use, in config order.
+pub fn usable<'a>(state: &'a AppState, caller: &'a Caller) -> impl Iterator<Item = &'a Profile> {
+    state
+        .config
+        .profiles
+        .iter()
+        .filter(|p| caller.all_roles || p.allows_roles(&caller.roles))
+}
+
+/// Finds a profile `caller` may use: 404 or 403 otherwise.
+pub fn authorize<'a>(state: &'a AppState, caller: &Caller, name: &str) -> Result<&'a Profile> {
+    let profile = state.profile(name).ok_or_else(|| {
+        ServiceError::NotFound(format!(
+            "there is no upload profile named `{name}`; see / for the ones you may use"
+        ))
+    })?;
+    if !caller.all_roles && !profile.allows_roles(&caller.roles) {
+        let have = if caller.roles.is_empty() {
+            "no role".to_string()
+        } else {
+            caller.roles.join(", ")
+        };
+        return Err(ServiceError::Forbidden(format!(
+            "your account ({have}) may not use “{}”; it needs one of: {}",
+            profile.title,
+            profile.roles.join(", ")
+        )));
+    }
+    Ok(profile)
+}
+
+/// A freshly signed form and what goes with it.
+pub struct Issued {
+    /// The form.
+    pub post: PresignedPost,
+    /// The key (with `${filename}` when S3 fills it in).
+    pub key: String,
+    /// When the form stops working.
+    pub expires_at: OffsetDateTime,
+    /// Where to confirm the upload: `/uploaded/{state}` on this server.
+    pub uploaded_url: String,
+}
+
+/// The file a form is for, when the caller says (the API); the page's form takes any file.
+#[derive(Debug, Clone, Copy)]
+pub struct Declared<'a> {
+    /// The file's name.
+    pub filename: &'a str,
+    /// Its Content-Type, lower case.
+    pub content_type: &'a str,
+    /// Its size in bytes.
+    pub size: u64,
+}
+
+/// Checks a declared file against the profile before anything is signed.
+pub fn check_declared(profile: &Profile, file: &Declared<'_>) -> Result<()> {
+    if file.content_type.is_empty() || file.content_type.contains(['\r', '\n']) {
+        return Err(ServiceError::BadRequest(
+            "content_type is empty; send the file's MIME type, e.g. image/png".into(),
+        ));
+    }
+    if file.filename.trim().is_empty() {
+        return Err(ServiceError::BadRequest(
+            "filename is empty; send the file's name".into(),
+        ));
+    }
+    profile
+        .check_declared(file.size, file.content_type)
+        .map_err(|m| ServiceError::BadRequest(m.0))
+}
+
+/// Signs a form for `caller` and `profile`. For a declared file (the API), the key is exact,
+/// the type is fixed and S3 answers 201; without one (the page), S3 fills `${filename}`, the
+/// type must start with the profile's common prefix, and S3 redirects to `/uploaded`.
+pub fn issue(
+    state: &AppState,
+    caller: &Caller,
+    profile: &Profile,
+    file: Option<&Declared<'_>>,
+) -> Result<Issued> {
+    let now = state.now();
+    let uuid = uuid::Uuid::new_v4().to_string();
+    let d = now.date();
+    let date = format!("{:04}-{:02}-{:02}", d.year(), u8::from(d.month()), d.day());
+    let vars = KeyVars {
+        user: &caller.user,
+        uuid: &uuid,
+        date: &date,
+    };
+    let key = profile.render_key(&vars, file.map(|f| f.filename));
+    let expires_at = now + profile.expires;
+    let sealed = UploadState {
+        p: profile.name.clone(),
+        u: caller.user.clone(),
+        k: profile.owner_prefix(&caller.user),
+        e: (expires_at + STATE_GRACE).unix_timestamp(),
+    }
+    .seal(&state.state_key);
+    let uploaded_url = format!("{}/uploaded/{sealed}", state.public_url);
+
+    let mut b = profile.policy(&key);
+    b = match file {
+        Some(f) => b.content_type(f.content_type).success_action_status(201),
+        None => b
+            .starts_with(Field::ContentType, profile.common_type_prefix())
+            .success_action_redirect(&uploaded_url),
+    };
+    let ctx = LintContext {
+        now,
+        credentials_expire_at: state.signer.credentials().expires_at(),
+    };
+    let policy = b.build_with(&ctx).map_err(ServiceError::internal)?;
+    let post = state
+        .signer
+        .sign_post(&policy, now)
+        .map_err(ServiceError::internal)?;
+    Ok(Issued {
+        post,
+        key,
+        expires_at,
+        uploaded_url,
+    })
+}
