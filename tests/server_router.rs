@@ -825,7 +825,7 @@ async fn the_signing_rate_limit_answers_429_with_retry_after_per_caller() {
 async fn bodies_over_the_limit_are_413() {
     let toml = base().replace("[server]\n", "[server]\nmax_body = \"1KiB\"\n");
     let c = config(&toml);
-    assert_eq!(c.max_body, 1024);
+    assert_eq!(c.server.max_body, 1024);
     let (_, app) = oneshot_app(c).await;
     let big_name = "a".repeat(4096);
     let body = sign_body(&big_name, "image/png", 1).to_string();
@@ -1006,7 +1006,7 @@ fn config_errors_name_the_key_and_the_fix() {
         ),
         (ok.replace("name = \"document\"", "name = \"avatar\""), "profile[1].name", "twice"),
         (ok.replace("name = \"clip\"", "name = \"a clip\""), "profile[2].name", "letters"),
-        (ok.replace("min_size = 1\nmax_size = \"5MiB\"", "min_size = \"6MiB\"\nmax_size = \"5MiB\""), "profile[0].max_size", "min_size"),
+        (ok.replace("min_size = 1\nmax_size = \"5MiB\"", "min_size = \"6MiB\"\nmax_size = \"5MiB\""), "profile[0].min_size", "max_size"),
         (format!("{ok}\n[auth]\nmode = \"magic\"\n"), "auth.mode", "\"tokens\""),
         (format!("{ok}\n[auth]\nmode = \"tokens\"\n"), "auth.tokens", "sha256"),
         (

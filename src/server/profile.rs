@@ -2,8 +2,10 @@
 //! limits and types, turned into a policy for one caller at one moment.
 
 use super::filename::{sanitize_filename, user_segment};
+use crate::lint::{MAX_EXPIRY, MAX_POST_SIZE};
 use crate::policy::{PostPolicyBuilder, FILENAME_PLACEHOLDER};
 use crate::units::format_size;
+use crate::wire::has_dot_segment;
 use crate::PostPolicy;
 use std::time::Duration;
 
@@ -61,50 +63,109 @@ pub struct KeyVars<'a> {
 #[error("{0}")]
 pub struct Mismatch(pub String);
 
+/// A profile setting, as named in the config file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ProfileField {
+    /// `name`
+    Name,
+    /// `bucket`
+    Bucket,
+    /// `key`
+    Key,
+    /// `min_size`
+    MinSize,
+    /// `max_size`
+    MaxSize,
+    /// `expires`
+    Expires,
+}
+
+impl ProfileField {
+    /// The field's name in the config file.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Name => "name",
+            Self::Bucket => "bucket",
+            Self::Key => "key",
+            Self::MinSize => "min_size",
+            Self::MaxSize => "max_size",
+            Self::Expires => "expires",
+        }
+    }
+}
+
+/// Why a profile is not usable: the field and what to fix.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{message}")]
+pub struct ProfileError {
+    /// The field the problem is about.
+    pub field: ProfileField,
+    /// What is wrong and how to fix it.
+    pub message: String,
+}
+
 impl Profile {
-    /// Checks the template and limits; the error says what to fix.
-    pub fn validate(&self) -> Result<(), String> {
+    /// Checks the template and limits; the error names the field and says what to fix.
+    pub fn validate(&self) -> Result<(), ProfileError> {
+        use ProfileField as F;
+        let fail = |field, message: String| Err(ProfileError { field, message });
         if self.name.is_empty()
             || !self
                 .name
                 .bytes()
                 .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
         {
-            return Err(format!(
-                "name `{}` must be letters, digits, - or _ (it is used in URLs)",
-                self.name
-            ));
+            return fail(
+                F::Name,
+                format!(
+                    "name `{}` must be letters, digits, - or _ (it is used in URLs)",
+                    self.name
+                ),
+            );
         }
         if self.bucket.is_empty() {
-            return Err("bucket is empty; name the bucket uploads go to".into());
+            return fail(
+                F::Bucket,
+                "bucket is empty; name the bucket uploads go to".into(),
+            );
         }
         let t = &self.key_template;
         if !t.ends_with(FILENAME_PLACEHOLDER) {
-            return Err(format!("key `{t}` must end with ${{filename}}, e.g. `uploads/{{user}}/{{uuid}}/${{filename}}`"));
+            return fail(F::Key, format!("key `{t}` must end with ${{filename}}, e.g. `uploads/{{user}}/{{uuid}}/${{filename}}`"));
         }
         let mut rest = t.replace(FILENAME_PLACEHOLDER, "");
         for p in &PLACEHOLDERS[..3] {
             rest = rest.replace(p, "");
         }
         if rest.contains('{') || rest.contains('}') || rest.contains('$') {
-            return Err(format!("key `{t}` has an unknown placeholder; use {{user}}, {{uuid}}, {{date}} and ${{filename}}"));
+            return fail(F::Key, format!("key `{t}` has an unknown placeholder; use {{user}}, {{uuid}}, {{date}} and ${{filename}}"));
         }
-        if t.starts_with('/') || t.split('/').any(|seg| seg == ".." || seg == ".") {
-            return Err(format!(
-                "key `{t}` must not start with / or contain . or .. segments"
-            ));
+        if t.starts_with('/') || has_dot_segment(t) {
+            return fail(
+                F::Key,
+                format!("key `{t}` must not start with / or contain . or .. segments"),
+            );
+        }
+        // `avatars/{user}x` would let `alice` reach `alicex…`: a user's folder ends at a `/`.
+        if t.match_indices("{user}").any(|(i, _)| {
+            !t[i + "{user}".len()..].starts_with('/') || (i > 0 && !t[..i].ends_with('/'))
+        }) {
+            return fail(F::Key, format!("key `{t}`: {{user}} must be a whole folder, with / before it (or at the start) and after it, e.g. `avatars/{{user}}/${{filename}}`; otherwise one user's keys could reach another's"));
         }
         if self.min_size > self.max_size {
-            return Err(format!(
-                "min_size {} is above max_size {}",
-                self.min_size, self.max_size
-            ));
+            return fail(
+                F::MinSize,
+                format!(
+                    "min_size {} is above max_size {}",
+                    self.min_size, self.max_size
+                ),
+            );
         }
-        if self.max_size > crate::lint::MAX_POST_SIZE {
-            return Err("max_size is above S3's 5 GiB POST limit".into());
+        if self.max_size > MAX_POST_SIZE {
+            return fail(F::MaxSize, "max_size is above S3's 5 GiB POST limit".into());
         }
-        if self.expires.is_zero() || self.expires > crate::lint::MAX_EXPIRY {
-            return Err("expires must be between 1s and 7d".into());
+        if self.expires.is_zero() || self.expires > MAX_EXPIRY {
+            return fail(F::Expires, "expires must be between 1s and 7d".into());
         }
         Ok(())
     }
@@ -349,14 +410,32 @@ mod tests {
     fn validation_names_the_problem() {
         let mut p = avatar();
         p.key_template = "a/{nope}/${filename}".into();
-        assert!(p.validate().unwrap_err().contains("unknown placeholder"));
+        let e = p.validate().unwrap_err();
+        assert_eq!(e.field, ProfileField::Key);
+        assert!(e.message.contains("unknown placeholder"), "{e}");
         p.key_template = "a/{user}".into();
         assert!(p
             .validate()
             .unwrap_err()
+            .message
             .contains("must end with ${filename}"));
         p.key_template = "a/../{user}/${filename}".into();
-        assert!(p.validate().unwrap_err().contains(".."));
+        assert!(p.validate().unwrap_err().message.contains(".."));
+        for reaching in [
+            "avatars/{user}${filename}",
+            "avatars/x{user}/${filename}",
+            "avatars/{user}-{uuid}/${filename}",
+        ] {
+            p.key_template = reaching.into();
+            let e = p.validate().unwrap_err();
+            assert_eq!(e.field, ProfileField::Key, "{reaching}");
+            assert!(e.message.contains("whole folder"), "{reaching}: {e}");
+        }
+        p.key_template = "{user}/${filename}".into();
+        assert!(p.validate().is_ok());
+        let mut q = avatar();
+        q.min_size = q.max_size + 1;
+        assert_eq!(q.validate().unwrap_err().field, ProfileField::MinSize);
         assert!(avatar().validate().is_ok());
     }
 

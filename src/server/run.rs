@@ -60,10 +60,10 @@ async fn start_embedded(
     buckets.dedup();
     let mut origins = vec![security::origin(public_url)];
     // A page opened at localhost is another origin than 127.0.0.1: allow both.
-    if config.public_url.is_none() && addr.ip().is_loopback() {
+    if config.server.public_url.is_none() && addr.ip().is_loopback() {
         origins.push(format!("http://localhost:{}", addr.port()));
     }
-    origins.extend(config.allowed_origins.iter().cloned());
+    origins.extend(config.server.allowed_origins.iter().cloned());
     let store = EmbeddedS3::start(EmbeddedConfig {
         data_dir,
         listen: SocketAddr::from(([127, 0, 0, 1], 0)),
@@ -84,13 +84,14 @@ pub async fn start(
     data_dir: PathBuf,
     static_dir: Option<PathBuf>,
 ) -> Result<Running, ServeError> {
-    let listener = TcpListener::bind(config.listen)
+    let listener = TcpListener::bind(config.server.listen)
         .await
-        .map_err(|e| ServeError::Bind(config.listen, e))?;
+        .map_err(|e| ServeError::Bind(config.server.listen, e))?;
     let addr = listener
         .local_addr()
-        .map_err(|e| ServeError::Bind(config.listen, e))?;
+        .map_err(|e| ServeError::Bind(config.server.listen, e))?;
     let public_url = config
+        .server
         .public_url
         .clone()
         .unwrap_or_else(|| format!("http://{addr}"));
@@ -168,7 +169,7 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         ),
     };
     if let Some(l) = args.listen {
-        config.listen = l;
+        config.server.listen = l;
     }
     let demo = config.s3.is_none();
     let running = start(config, args.data_dir.clone(), args.static_dir.clone()).await?;

@@ -69,7 +69,7 @@ impl KeyExtractor for CallerKey {
 
 /// Adds the rate limit (if configured) to the signing routes.
 pub fn rate_limited(router: Router<Arc<AppState>>, state: &Arc<AppState>) -> Router<Arc<AppState>> {
-    let Some(limit) = state.config.rate_limit else {
+    let Some(limit) = state.config.server.rate_limit else {
         return router;
     };
     let period = Duration::from_nanos(1_000_000_000 / limit.per_second.max(1));
@@ -105,6 +105,7 @@ pub fn rate_limited(router: Router<Arc<AppState>>, state: &Arc<AppState>) -> Rou
 pub fn api_cors(router: Router<Arc<AppState>>, state: &Arc<AppState>) -> Router<Arc<AppState>> {
     let origins: Vec<HeaderValue> = state
         .config
+        .server
         .allowed_origins
         .iter()
         .filter_map(|o| HeaderValue::from_str(o).ok())
@@ -127,11 +128,11 @@ pub fn apply(router: Router<Arc<AppState>>, state: &Arc<AppState>) -> Router<Arc
         .unwrap_or_else(|_| HeaderValue::from_static("default-src 'none'"));
     router
         .layer(RequestBodyLimitLayer::new(
-            usize::try_from(state.config.max_body).unwrap_or(usize::MAX),
+            usize::try_from(state.config.server.max_body).unwrap_or(usize::MAX),
         ))
         .layer(TimeoutLayer::with_status_code(
             StatusCode::REQUEST_TIMEOUT,
-            state.config.request_timeout,
+            state.config.server.request_timeout,
         ))
         .layer(SetResponseHeaderLayer::overriding(
             http::header::CONTENT_SECURITY_POLICY,

@@ -122,7 +122,7 @@ impl AppState {
             }
         };
         let auth = Authenticator::new(&config.auth)?;
-        let state_key = match &config.state_secret {
+        let state_key = match &config.server.state_secret {
             Some(s) => s.as_bytes().to_vec(),
             None => uuid::Uuid::new_v4()
                 .as_bytes()

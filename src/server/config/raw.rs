@@ -1,27 +1,66 @@
 //! The config file's shapes exactly as written in TOML, before any checking: sizes and
-//! durations may be numbers or strings, and unknown keys are refused by name.
+//! durations may be numbers or strings, and unknown keys are refused by name. Environment
+//! overrides are laid over these shapes before they are checked, so every value is checked
+//! in one place whatever its source.
 
-use super::{err, ConfigError};
-use crate::units::{parse_duration, parse_size};
+use serde::de::{self, Deserializer, Visitor};
 use serde::Deserialize;
+use std::fmt;
 use std::path::PathBuf;
-use std::time::Duration;
 
 /// A size written as a number of bytes or a string like "5MiB".
-#[derive(Debug, Clone, Deserialize)]
-#[serde(untagged)]
+#[derive(Debug, Clone)]
 pub(super) enum RawSize {
     Bytes(u64),
     Text(String),
 }
 
 /// A duration written as seconds or a string like "15m".
-#[derive(Debug, Clone, Deserialize)]
-#[serde(untagged)]
+#[derive(Debug, Clone)]
 pub(super) enum RawDuration {
     Secs(u64),
     Text(String),
 }
+
+/// Deserializes a number (not negative) or a string, with a message that says what to write.
+macro_rules! number_or_text {
+    ($ty:ident, $num:ident, $what:literal) => {
+        impl<'de> Deserialize<'de> for $ty {
+            fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+                struct V;
+                impl Visitor<'_> for V {
+                    type Value = $ty;
+                    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                        f.write_str($what)
+                    }
+                    fn visit_u64<E: de::Error>(self, v: u64) -> Result<$ty, E> {
+                        Ok($ty::$num(v))
+                    }
+                    fn visit_i64<E: de::Error>(self, v: i64) -> Result<$ty, E> {
+                        u64::try_from(v)
+                            .map($ty::$num)
+                            .map_err(|_| E::custom(format!("{v} is negative; write {}", $what)))
+                    }
+                    fn visit_str<E: de::Error>(self, v: &str) -> Result<$ty, E> {
+                        Ok($ty::Text(v.to_string()))
+                    }
+                }
+                d.deserialize_any(V)
+            }
+        }
+    };
+}
+
+number_or_text!(
+    RawSize,
+    Bytes,
+    "a size: bytes like 1048576, or 5MiB, 20MB, 512KiB"
+);
+number_or_text!(
+    RawDuration,
+    Secs,
+    "a duration: seconds like 900, or 30s, 15m, 1h, 7d"
+);
 
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -56,14 +95,12 @@ pub(super) struct RawRateLimit {
     pub(super) burst: u32,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub(super) struct RawS3 {
     pub(super) endpoint: Option<String>,
     pub(super) region: Option<String>,
-    #[serde(default)]
     pub(super) path_style: Option<bool>,
-    #[serde(default)]
     pub(super) credentials: Option<String>,
     pub(super) access_key_id: Option<String>,
     pub(super) secret_access_key: Option<String>,
@@ -91,7 +128,7 @@ pub(super) struct RawToken {
     pub(super) roles: Vec<String>,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub(super) struct RawJwt {
     pub(super) hs256_secret: Option<String>,
@@ -126,16 +163,30 @@ pub(super) struct RawProfile {
     pub(super) multiple: bool,
 }
 
-pub(super) fn size(key: &str, v: &RawSize) -> Result<u64, ConfigError> {
-    match v {
-        RawSize::Bytes(b) => Ok(*b),
-        RawSize::Text(t) => parse_size(t).map_err(|e| err(key, e.to_string())),
-    }
-}
-
-pub(super) fn duration(key: &str, v: &RawDuration) -> Result<Duration, ConfigError> {
-    match v {
-        RawDuration::Secs(s) => Ok(Duration::from_secs(*s)),
-        RawDuration::Text(t) => parse_duration(t).map_err(|e| err(key, e.to_string())),
+impl RawConfig {
+    /// Lays the `SIGNPOST_*` environment overrides over the file's values.
+    pub(super) fn apply_env(&mut self, env: &dyn Fn(&str) -> Option<String>) {
+        let env = |k: &str| env(k).filter(|v| !v.is_empty());
+        let set = |slot: &mut Option<String>, var: &str| {
+            if let Some(v) = env(var) {
+                *slot = Some(v);
+            }
+        };
+        set(&mut self.server.listen, "SIGNPOST_LISTEN");
+        set(&mut self.server.public_url, "SIGNPOST_PUBLIC_URL");
+        set(&mut self.server.state_secret, "SIGNPOST_STATE_SECRET");
+        if let Some(s3) = &mut self.s3 {
+            set(&mut s3.endpoint, "SIGNPOST_S3_ENDPOINT");
+            set(&mut s3.region, "SIGNPOST_S3_REGION");
+            if s3.region.is_none() {
+                s3.region = env("AWS_REGION");
+            }
+            set(&mut s3.access_key_id, "SIGNPOST_S3_ACCESS_KEY_ID");
+            set(&mut s3.secret_access_key, "SIGNPOST_S3_SECRET_ACCESS_KEY");
+            set(&mut s3.session_token, "SIGNPOST_S3_SESSION_TOKEN");
+        }
+        if let Some(jwt) = &mut self.auth.jwt {
+            set(&mut jwt.hs256_secret, "SIGNPOST_JWT_HS256_SECRET");
+        }
     }
 }

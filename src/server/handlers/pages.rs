@@ -188,6 +188,6 @@ async fn uploaded(
         profile: &verified.profile.name,
         bucket: &verified.profile.bucket,
         files,
-        expires_in: format_duration(state.config.download_expires),
+        expires_in: format_duration(state.config.server.download_expires),
     })
 }

@@ -37,7 +37,7 @@ fn presign_get(state: &AppState, bucket: &str, key: &str, opts: &GetOptions<'_>)
         .presign_get(
             bucket,
             key,
-            state.config.download_expires,
+            state.config.server.download_expires,
             state.now(),
             opts,
         )
@@ -74,5 +74,5 @@ pub fn own_download(
     })?;
     let now = state.now();
     let url = presign_get(state, &profile.bucket, key, &GetOptions::default())?;
-    Ok((url, now + state.config.download_expires))
+    Ok((url, now + state.config.server.download_expires))
 }

@@ -1,0 +1,310 @@
+//! From the raw shapes to the checked config: each part with `TryFrom`, each error naming its
+//! key. Defaults are the constants in [`super::defaults`], written once.
+
+use super::defaults;
+use super::raw::{RawAuth, RawDuration, RawJwt, RawProfile, RawS3, RawServer, RawSize, RawToken};
+use super::{
+    err, AuthConfig, AuthMode, ConfigError, CredentialSource, JwtConfig, JwtKey, RateLimit,
+    S3Config, ServerConfig, TokenEntry,
+};
+use crate::server::profile::{Profile, ProfileError};
+use crate::units::{parse_duration, parse_size};
+use std::path::Path;
+use std::time::Duration;
+
+pub(super) fn size(key: &str, v: &RawSize) -> Result<u64, ConfigError> {
+    match v {
+        RawSize::Bytes(b) => Ok(*b),
+        RawSize::Text(t) => parse_size(t).map_err(|e| err(key, e.to_string())),
+    }
+}
+
+pub(super) fn duration(key: &str, v: &RawDuration) -> Result<Duration, ConfigError> {
+    match v {
+        RawDuration::Secs(s) => Ok(Duration::from_secs(*s)),
+        RawDuration::Text(t) => parse_duration(t).map_err(|e| err(key, e.to_string())),
+    }
+}
+
+fn size_or(key: &str, v: Option<&RawSize>, default: u64) -> Result<u64, ConfigError> {
+    v.map_or(Ok(default), |v| size(key, v))
+}
+
+fn duration_or(
+    key: &str,
+    v: Option<&RawDuration>,
+    default: Duration,
+) -> Result<Duration, ConfigError> {
+    v.map_or(Ok(default), |v| duration(key, v))
+}
+
+/// The origin (`scheme://host[:port]`) of an http(s) URL, or an error naming `key`.
+pub(super) fn origin_of(key: &str, url: &str) -> Result<String, ConfigError> {
+    let uri: http::Uri = url.parse().map_err(|_| {
+        err(
+            key,
+            format!("`{url}` is not a URL; write e.g. https://uploads.example.com"),
+        )
+    })?;
+    match (uri.scheme_str(), uri.authority()) {
+        (Some(s @ ("http" | "https")), Some(a)) => Ok(format!("{s}://{a}")),
+        _ => Err(err(
+            key,
+            format!("`{url}` needs an http or https scheme and a host"),
+        )),
+    }
+}
+
+impl TryFrom<RawServer> for ServerConfig {
+    type Error = ConfigError;
+
+    fn try_from(s: RawServer) -> Result<Self, ConfigError> {
+        let listen_text = s.listen.unwrap_or_else(|| defaults::LISTEN.into());
+        let listen = listen_text.parse().map_err(|_| {
+            err(
+                "server.listen",
+                format!("`{listen_text}` is not an address; write e.g. 127.0.0.1:8080"),
+            )
+        })?;
+        if let Some(u) = &s.public_url {
+            origin_of("server.public_url", u)?;
+        }
+        let allowed_origins = s
+            .allowed_origins
+            .iter()
+            .enumerate()
+            .map(|(i, o)| origin_of(&format!("server.allowed_origins[{i}]"), o))
+            .collect::<Result<_, _>>()?;
+        if let Some(secret) = &s.state_secret {
+            if secret.len() < 32 {
+                return Err(err(
+                    "server.state_secret",
+                    "must be at least 32 characters; generate one with `openssl rand -hex 32`",
+                ));
+            }
+        }
+        let rate_limit = match s.rate_limit {
+            Some(r) if r.per_second == 0 || r.burst == 0 => return Err(err(
+                "server.rate_limit",
+                "per_second and burst must be at least 1; remove the table to turn the limit off",
+            )),
+            Some(r) => Some(RateLimit {
+                per_second: r.per_second,
+                burst: r.burst,
+            }),
+            None => None,
+        };
+        let download_expires = duration_or(
+            "server.download_expires",
+            s.download_expires.as_ref(),
+            defaults::DOWNLOAD_EXPIRES,
+        )?;
+        if download_expires.is_zero() || download_expires > crate::lint::MAX_EXPIRY {
+            return Err(err("server.download_expires", "must be between 1s and 7d"));
+        }
+        Ok(ServerConfig {
+            listen,
+            public_url: s.public_url,
+            allowed_origins,
+            state_secret: s.state_secret,
+            rate_limit,
+            max_body: size_or("server.max_body", s.max_body.as_ref(), defaults::MAX_BODY)?,
+            request_timeout: duration_or(
+                "server.request_timeout",
+                s.request_timeout.as_ref(),
+                defaults::REQUEST_TIMEOUT,
+            )?,
+            download_expires,
+        })
+    }
+}
+
+impl TryFrom<RawS3> for S3Config {
+    type Error = ConfigError;
+
+    fn try_from(s: RawS3) -> Result<Self, ConfigError> {
+        if let Some(e) = &s.endpoint {
+            crate::Endpoint::custom(e, true).map_err(|x| err("s3.endpoint", x.to_string()))?;
+        }
+        let credentials = match (s.credentials.as_deref(), s.access_key_id, s.secret_access_key) {
+            (None | Some("static"), Some(a), Some(k)) => CredentialSource::Static {
+                access_key_id: a,
+                secret_access_key: k,
+                session_token: s.session_token,
+            },
+            (Some("static"), _, _) | (None, Some(_), None) | (None, None, Some(_)) => {
+                return Err(err(
+                    "s3.secret_access_key",
+                    "static credentials need both s3.access_key_id and s3.secret_access_key (or SIGNPOST_S3_ACCESS_KEY_ID / SIGNPOST_S3_SECRET_ACCESS_KEY)",
+                ))
+            }
+            (Some("env"), _, _) => CredentialSource::Env,
+            (Some("aws-chain") | None, None, None) => CredentialSource::AwsChain,
+            (Some("aws-chain"), _, _) => {
+                return Err(err("s3.credentials", "is \"aws-chain\" but keys are also given; remove the keys or use \"static\""))
+            }
+            (Some(other), _, _) => {
+                return Err(err("s3.credentials", format!("`{other}` is not a credential source; use \"static\", \"env\" or \"aws-chain\"")))
+            }
+        };
+        Ok(S3Config {
+            path_style: s.path_style.unwrap_or(s.endpoint.is_some()),
+            endpoint: s.endpoint,
+            region: s.region.unwrap_or_else(|| defaults::REGION.into()),
+            credentials,
+        })
+    }
+}
+
+fn token(i: usize, t: RawToken) -> Result<TokenEntry, ConfigError> {
+    let mut sha256 = [0u8; 32];
+    hex::decode_to_slice(t.sha256.trim(), &mut sha256).map_err(|_| {
+        err(
+            format!("auth.tokens[{i}].sha256"),
+            "must be 64 hex characters: the SHA-256 of the token (`printf %s TOKEN | sha256sum`)",
+        )
+    })?;
+    Ok(TokenEntry {
+        sha256,
+        user: t.user,
+        roles: t.roles,
+    })
+}
+
+fn jwt(j: RawJwt, base: &Path) -> Result<JwtConfig, ConfigError> {
+    let read = |key: &str, p: &Path| {
+        let full = base.join(p);
+        std::fs::read(&full).map_err(|e| err(key, format!("cannot read {}: {e}", full.display())))
+    };
+    let key = match (
+        j.hs256_secret,
+        &j.rs256_public_key,
+        &j.es256_public_key,
+        &j.jwks,
+    ) {
+        (Some(s), None, None, None) => {
+            if s.len() < 32 {
+                return Err(err(
+                    "auth.jwt.hs256_secret",
+                    "must be at least 32 characters",
+                ));
+            }
+            JwtKey::Hs256(s)
+        }
+        (None, Some(p), None, None) => JwtKey::Rs256Pem(read("auth.jwt.rs256_public_key", p)?),
+        (None, None, Some(p), None) => JwtKey::Es256Pem(read("auth.jwt.es256_public_key", p)?),
+        (None, None, None, Some(p)) => {
+            let bytes = read("auth.jwt.jwks", p)?;
+            JwtKey::Jwks(
+                String::from_utf8(bytes).map_err(|_| err("auth.jwt.jwks", "is not UTF-8 JSON"))?,
+            )
+        }
+        _ => {
+            return Err(err(
+                "auth.jwt",
+                "give exactly one of hs256_secret, rs256_public_key, es256_public_key or jwks",
+            ))
+        }
+    };
+    Ok(JwtConfig {
+        key,
+        issuer: j.issuer,
+        audience: j.audience,
+    })
+}
+
+impl TryFrom<(RawAuth, &Path)> for AuthConfig {
+    type Error = ConfigError;
+
+    /// `base` is the folder key files are read from (the config file's).
+    fn try_from((a, base): (RawAuth, &Path)) -> Result<Self, ConfigError> {
+        let mode = match a.mode.as_deref().unwrap_or("none") {
+            "none" => AuthMode::None,
+            "tokens" => {
+                if a.tokens.is_empty() {
+                    return Err(err("auth.tokens", "mode is \"tokens\" but no [[auth.tokens]] are given; add sha256, user and roles"));
+                }
+                AuthMode::Tokens(
+                    a.tokens
+                        .into_iter()
+                        .enumerate()
+                        .map(|(i, t)| token(i, t))
+                        .collect::<Result<_, _>>()?,
+                )
+            }
+            "jwt" => {
+                let j = a.jwt.ok_or_else(|| err("auth.jwt", "mode is \"jwt\" but [auth.jwt] is missing; give hs256_secret, rs256_public_key, es256_public_key or jwks"))?;
+                AuthMode::Jwt(jwt(j, base)?)
+            }
+            other => {
+                return Err(err(
+                    "auth.mode",
+                    format!("`{other}` is not an auth mode; use \"none\", \"tokens\" or \"jwt\""),
+                ))
+            }
+        };
+        Ok(AuthConfig {
+            mode,
+            cookie: a.cookie,
+            user_claim: a.user_claim.unwrap_or_else(|| defaults::USER_CLAIM.into()),
+            roles_claim: a
+                .roles_claim
+                .unwrap_or_else(|| defaults::ROLES_CLAIM.into()),
+        })
+    }
+}
+
+/// A profile conversion error: a config error for one field, or a profile check.
+pub(super) enum ProfileProblem {
+    /// A value that does not parse, under its key within the profile.
+    Value(ConfigError),
+    /// A profile check that failed.
+    Check(ProfileError),
+}
+
+impl From<ProfileError> for ProfileProblem {
+    fn from(e: ProfileError) -> Self {
+        Self::Check(e)
+    }
+}
+
+impl TryFrom<RawProfile> for Profile {
+    type Error = ProfileProblem;
+
+    /// Keys in value errors are relative (`max_size`); the caller puts `profile[i].` before.
+    fn try_from(p: RawProfile) -> Result<Self, ProfileProblem> {
+        let value = ProfileProblem::Value;
+        let profile = Profile {
+            title: p.title.unwrap_or_else(|| p.name.clone()),
+            name: p.name,
+            bucket: p.bucket,
+            key_template: p.key,
+            min_size: size_or("min_size", p.min_size.as_ref(), 0).map_err(value)?,
+            max_size: size("max_size", &p.max_size).map_err(value)?,
+            content_types: p
+                .content_types
+                .iter()
+                .map(|t| t.trim().to_ascii_lowercase())
+                .collect(),
+            content_type_prefixes: p.content_type_prefix.into_iter().collect(),
+            expires: duration_or("expires", p.expires.as_ref(), defaults::FORM_EXPIRES)
+                .map_err(value)?,
+            metadata: p.metadata.into_iter().collect(),
+            acl: p.acl,
+            storage_class: p.storage_class,
+            sse: p.sse,
+            roles: p.roles,
+            multiple: p.multiple,
+        };
+        profile.validate()?;
+        for (m, _) in &profile.metadata {
+            crate::Field::parse(&format!("x-amz-meta-{m}")).map_err(|_| {
+                value(err(
+                    "metadata",
+                    format!("`{m}` is not a valid metadata name; use letters, digits, - and _"),
+                ))
+            })?;
+        }
+        Ok(profile)
+    }
+}
