@@ -71,4 +71,7 @@ TEST_PID=$!
 status=0
 wait "$TEST_PID" || status=$?
 TEST_PID=""
+if [[ $status -eq 0 ]]; then
+  "$ROOT/scripts/check-installed-binary.sh" || status=$?
+fi
 exit "$status"

@@ -5,7 +5,7 @@
 //! The binary runs with a clean environment holding only the AWS variables a user would set.
 //! Needs `SIGNPOST_TEST_*` (see `scripts/test.sh`) and curl.
 
-#![cfg(feature = "cli")]
+#![cfg(all(feature = "cli", feature = "integration"))]
 
 mod support;
 

@@ -8,7 +8,7 @@
 //! `cargo test --test e2e`. Needs `chromium` and `chromium-driver`
 //! (`scripts/install-test-deps.sh`).
 
-#![cfg(feature = "server")]
+#![cfg(feature = "integration")]
 
 #[path = "support/browser.rs"]
 mod browser;

@@ -5,7 +5,7 @@
 //! form where S3 fills `${filename}` with the raw name) and the `/uploaded` page shows them as
 //! text, never as markup. A hostile profile title from the config is escaped on every page.
 
-#![cfg(feature = "server")]
+#![cfg(feature = "integration")]
 
 #[path = "support/server.rs"]
 mod server_support;

@@ -6,6 +6,8 @@
 //! only come from the one thing the test changed. Each test works under its own key
 //! prefix, so they run in parallel. Needs `SIGNPOST_TEST_*` (see `scripts/test.sh`).
 
+#![cfg(feature = "integration")]
+
 mod support;
 
 use std::time::Duration;

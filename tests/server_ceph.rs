@@ -6,7 +6,7 @@
 //!
 //! Without the `SIGNPOST_TEST_*` variables these tests fail loudly (they never skip).
 
-#![cfg(feature = "server")]
+#![cfg(feature = "integration")]
 
 #[path = "support/server.rs"]
 mod server_support;
