@@ -8,6 +8,7 @@
 //!
 //! `app(state)` is kept apart from [`start`] so tests drive the router without a socket.
 
+pub mod access;
 pub mod assets;
 pub mod auth;
 pub mod config;

@@ -187,6 +187,12 @@ impl Profile {
     /// The caller's own prefix: everything up to and including the `{user}` segment (or up to
     /// the first per-upload placeholder when the template has no `{user}`).
     pub fn owner_prefix(&self, user: &str) -> String {
+        self.owner_prefix_template()
+            .replace("{user}", &user_segment(user))
+    }
+
+    /// [`Self::owner_prefix`] with `{user}` still in it.
+    pub fn owner_prefix_template(&self) -> String {
         let t = &self.key_template;
         let cut = match t.find("{user}") {
             Some(i) => {
@@ -199,7 +205,7 @@ impl Profile {
                 .min()
                 .unwrap_or(t.len()),
         };
-        t[..cut].replace("{user}", &user_segment(user))
+        t[..cut].to_string()
     }
 
     /// True when the profile accepts `content_type`.

@@ -96,6 +96,96 @@ pub async fn delete_object(
     }
 }
 
+/// One page of a ListObjectsV2 answer.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Deserialize)]
+#[serde(rename_all = "PascalCase", default)]
+pub struct ListPage {
+    /// The objects on this page.
+    pub contents: Vec<Listed>,
+    /// The folders (keys up to the delimiter) on this page.
+    pub common_prefixes: Vec<CommonPrefix>,
+    /// Whether more pages follow.
+    pub is_truncated: bool,
+    /// The token for the next page.
+    pub next_continuation_token: Option<String>,
+}
+
+/// An object in a listing.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Deserialize)]
+#[serde(rename_all = "PascalCase", default)]
+pub struct Listed {
+    /// Its key.
+    pub key: String,
+    /// Its size in bytes.
+    pub size: u64,
+    /// When it was last written (as S3 wrote it, RFC 3339).
+    pub last_modified: String,
+}
+
+/// A folder in a listing.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Deserialize)]
+#[serde(rename_all = "PascalCase", default)]
+pub struct CommonPrefix {
+    /// The folder's prefix, ending in the delimiter.
+    pub prefix: String,
+}
+
+/// What to list.
+#[derive(Debug, Clone, Copy)]
+pub struct ListQuery<'a> {
+    /// The bucket.
+    pub bucket: &'a str,
+    /// Keys starting with this.
+    pub prefix: &'a str,
+    /// Group keys into folders at this (usually `/`).
+    pub delimiter: Option<&'a str>,
+    /// The token from the previous page.
+    pub continuation: Option<&'a str>,
+    /// At most this many keys (1 to 1000).
+    pub max_keys: u32,
+}
+
+/// Lists a bucket (ListObjectsV2) through a short-lived presigned URL.
+pub async fn list_objects(
+    http: &reqwest::Client,
+    signer: &Signer,
+    now: OffsetDateTime,
+    q: &ListQuery<'_>,
+) -> Result<ListPage, S3Error> {
+    let max_keys = q.max_keys.clamp(1, 1000).to_string();
+    let mut req = UrlRequest::new(Method::Get, q.bucket, "", CALL_EXPIRY);
+    req.query.push(("list-type", "2"));
+    req.query.push(("max-keys", &max_keys));
+    req.query.push(("prefix", q.prefix));
+    if let Some(d) = q.delimiter {
+        req.query.push(("delimiter", d));
+    }
+    if let Some(c) = q.continuation {
+        req.query.push(("continuation-token", c));
+    }
+    let url = signer
+        .presign(&req, now)
+        .map_err(|e| S3Error::Unavailable(e.to_string()))?;
+    let resp = http
+        .get(&url)
+        .send()
+        .await
+        .map_err(|e| S3Error::Unavailable(e.without_url().to_string()))?;
+    let status = resp.status();
+    let body = resp
+        .text()
+        .await
+        .map_err(|e| S3Error::Unavailable(e.without_url().to_string()))?;
+    if !status.is_success() {
+        let (code, _) = explain(&body);
+        return Err(S3Error::Unavailable(format!(
+            "listing answered {status} {code}"
+        )));
+    }
+    quick_xml::de::from_str(&body)
+        .map_err(|e| S3Error::Unavailable(format!("the listing could not be read: {e}")))
+}
+
 /// The text of the first `<name>` element, unescaped (quick-xml reads the XML).
 fn tag(xml: &str, name: &str) -> Option<String> {
     use quick_xml::events::Event;
@@ -208,6 +298,13 @@ mod tests {
         let xml = "<Error><Code>AccessDenied</Code><Message>Invalid according to Policy: Policy expired.</Message></Error>";
         assert!(explain(xml).1.contains("expired"));
         assert_eq!(explain("not xml").0, "Unknown");
+        let xml = r#"<?xml version="1.0" encoding="UTF-8"?><ListBucketResult xmlns="http://s3.amazonaws.com/doc/2006-03-01/"><Name>b</Name><Prefix>tier 1/</Prefix><KeyCount>2</KeyCount><IsTruncated>true</IsTruncated><NextContinuationToken>tok</NextContinuationToken><Contents><Key>tier 1/a &amp; b.jpg</Key><LastModified>2026-12-03T12:00:00.000Z</LastModified><ETag>"x"</ETag><Size>12</Size></Contents><CommonPrefixes><Prefix>tier 1/sub/</Prefix></CommonPrefixes></ListBucketResult>"#;
+        let page: ListPage = quick_xml::de::from_str(xml).unwrap();
+        assert_eq!(page.contents[0].key, "tier 1/a & b.jpg");
+        assert_eq!(page.contents[0].size, 12);
+        assert_eq!(page.common_prefixes[0].prefix, "tier 1/sub/");
+        assert!(page.is_truncated);
+        assert_eq!(page.next_continuation_token.as_deref(), Some("tok"));
         let xml = "<Error><Code>InvalidArgument</Code><Message>a &lt;b&gt; &amp; &quot;c&quot;</Message></Error>";
         assert_eq!(tag(xml, "Message").as_deref(), Some("a <b> & \"c\""));
     }

@@ -2,6 +2,7 @@
 //! seals upload states, the HTTP client for the server's own S3 calls, and the [`Clock`].
 //! Only this module reads the wall clock; tests fix the time through [`FixedClock`].
 
+use super::access::AccessRule;
 use super::auth::Authenticator;
 use super::config::{Config, ConfigError, CredentialSource};
 use super::profile::Profile;
@@ -59,8 +60,8 @@ pub(crate) const EMBEDDED_REGION: &str = "us-east-1";
 pub struct AppState {
     /// The checked config.
     pub config: Config,
-    /// Signs forms and URLs.
-    pub signer: Signer,
+    /// Signs forms and URLs (shared with the credential refresh).
+    pub signer: Arc<Signer>,
     /// Where temporary credentials are renewed from, if they are.
     #[cfg_attr(not(feature = "aws-chain"), allow(dead_code))]
     refresher: Option<Refresher>,
@@ -76,6 +77,8 @@ pub struct AppState {
     pub(crate) csp: String,
     /// The time.
     pub clock: Arc<dyn Clock>,
+    /// The access rules: `[[access]]`, then each profile's area over its callers' uploads.
+    pub rules: Vec<AccessRule>,
 }
 
 impl AppState {
@@ -137,9 +140,17 @@ impl AppState {
             .build()
             .map_err(|e| ServeError::Embedded(e.to_string()))?;
         let public_url = public_url.trim_end_matches('/').to_string();
+        let mut rules = config.access.clone();
+        rules.extend(
+            config
+                .profiles
+                .iter()
+                .map(|p| AccessRule::for_profile(p, config.server.download_expires)),
+        );
         Ok(Self {
+            rules,
             config,
-            signer,
+            signer: Arc::new(signer),
             refresher,
             auth,
             state_key,
@@ -203,21 +214,21 @@ pub(crate) fn spawn_refresh(state: &Arc<AppState>) -> Option<JoinHandle<()>> {
         loop {
             tokio::time::sleep(REFRESH_EVERY).await;
             let Some(state) = weak.upgrade() else { return };
-            refresh_once(&state, &chain).await;
+            refresh_once(&state.signer, &chain).await;
         }
     }))
 }
 
 /// Asks the chain once and swaps in renewed credentials.
 #[cfg(feature = "aws-chain")]
-async fn refresh_once(state: &AppState, chain: &Refresher) {
+async fn refresh_once(signer: &Signer, chain: &Refresher) {
     match chain.credentials().await {
-        Ok(fresh) if fresh != state.signer.credentials() => {
+        Ok(fresh) if fresh != signer.credentials() => {
             tracing::info!(
                 access_key_id = fresh.access_key_id(),
                 "signing credentials renewed"
             );
-            state.signer.set_credentials(fresh);
+            signer.set_credentials(fresh);
         }
         Ok(_) => {}
         Err(e) => {
@@ -226,12 +237,15 @@ async fn refresh_once(state: &AppState, chain: &Refresher) {
     }
 }
 
-/// Starts a renewal now, in the background (when credentials are about to run out).
-#[cfg(feature = "aws-chain")]
-pub(crate) fn refresh_soon(state: &Arc<AppState>) {
-    if let Some(chain) = state.refresher.clone() {
-        let state = state.clone();
-        tokio::spawn(async move { refresh_once(&state, &chain).await });
+impl AppState {
+    /// Starts a renewal of the credentials now, in the background (they are about to run
+    /// out). Without a refreshable source, does nothing.
+    pub(crate) fn refresh_soon(&self) {
+        #[cfg(feature = "aws-chain")]
+        if let Some(chain) = self.refresher.clone() {
+            let signer = self.signer.clone();
+            tokio::spawn(async move { refresh_once(&signer, &chain).await });
+        }
     }
 }
 
@@ -239,6 +253,3 @@ pub(crate) fn refresh_soon(state: &Arc<AppState>) {
 pub(crate) fn spawn_refresh(_: &Arc<AppState>) -> Option<JoinHandle<()>> {
     None
 }
-
-#[cfg(not(feature = "aws-chain"))]
-pub(crate) fn refresh_soon(_: &Arc<AppState>) {}

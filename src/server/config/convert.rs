@@ -2,11 +2,14 @@
 //! key. Defaults are the constants in [`super::defaults`], written once.
 
 use super::defaults;
-use super::raw::{RawAuth, RawDuration, RawJwt, RawProfile, RawS3, RawServer, RawSize, RawToken};
+use super::raw::{
+    RawAccess, RawAuth, RawDuration, RawJwt, RawProfile, RawS3, RawServer, RawSize, RawToken,
+};
 use super::{
     err, AuthConfig, AuthMode, ConfigError, CredentialSource, JwtConfig, JwtKey, RateLimit,
     S3Config, ServerConfig, TokenEntry,
 };
+use crate::server::access::{AccessRule, PutLimits, Verb};
 use crate::server::profile::{Profile, ProfileError};
 use crate::units::{parse_duration, parse_size};
 use std::path::Path;
@@ -306,5 +309,118 @@ impl TryFrom<RawProfile> for Profile {
             })?;
         }
         Ok(profile)
+    }
+}
+
+/// Checks a key prefix written in config (`prefix` of an access rule).
+fn check_prefix(p: &str) -> Result<(), String> {
+    if p.starts_with('/') {
+        return Err(format!(
+            "`{p}` starts with /; write prefixes without a leading slash, e.g. \"tier 1/\""
+        ));
+    }
+    if !p.is_empty() && !p.ends_with('/') {
+        return Err(format!("`{p}` must end with / (or be empty for the whole bucket); otherwise `{p}` would also match `{p}x…`"));
+    }
+    if crate::wire::has_dot_segment(p.trim_end_matches('/')) {
+        return Err(format!("`{p}` has a . or .. segment"));
+    }
+    let rest = p.replace("{user}", "");
+    if rest.contains(['{', '}', '$']) {
+        return Err(format!(
+            "`{p}` has an unknown placeholder; only {{user}} may be used"
+        ));
+    }
+    if p.match_indices("{user}")
+        .any(|(i, _)| !p[i + 6..].starts_with('/') || (i > 0 && !p[..i].ends_with('/')))
+    {
+        return Err(format!(
+            "`{p}`: {{user}} must be a whole folder, followed by /, e.g. \"home/{{user}}/\""
+        ));
+    }
+    Ok(())
+}
+
+impl TryFrom<RawAccess> for AccessRule {
+    type Error = ConfigError;
+
+    /// Keys in errors are relative (`prefix`); the caller puts `access[i].` before.
+    fn try_from(a: RawAccess) -> Result<Self, ConfigError> {
+        if a.name.trim().is_empty() {
+            return Err(err("name", "is empty; name the rule, e.g. \"tier-1\""));
+        }
+        if a.bucket.trim().is_empty() {
+            return Err(err(
+                "bucket",
+                "is empty; name the bucket this rule is about",
+            ));
+        }
+        check_prefix(&a.prefix).map_err(|m| err("prefix", m))?;
+        let pattern = a
+            .pattern
+            .as_deref()
+            .map(regex::Regex::new)
+            .transpose()
+            .map_err(|e| err("pattern", format!("is not a valid regular expression: {e}")))?;
+        if a.allow.is_empty() {
+            return Err(err(
+                "allow",
+                "is empty; list what the rule allows: get, head, list, put, delete",
+            ));
+        }
+        let mut allow = Vec::new();
+        for (j, word) in a.allow.iter().enumerate() {
+            let verb = Verb::parse(word).ok_or_else(|| {
+                err(
+                    format!("allow[{j}]"),
+                    format!("`{word}` is not a method; use get, head, list, put or delete"),
+                )
+            })?;
+            if !allow.contains(&verb) {
+                allow.push(verb);
+            }
+        }
+        let expires = duration_or("expires", a.expires.as_ref(), defaults::LINK_EXPIRES)?;
+        let max_expires = duration_or(
+            "max_expires",
+            a.max_expires.as_ref(),
+            crate::lint::MAX_EXPIRY,
+        )?;
+        if max_expires.is_zero() || max_expires > crate::lint::MAX_EXPIRY {
+            return Err(err(
+                "max_expires",
+                "must be between 1s and 7d (S3 refuses longer links)",
+            ));
+        }
+        if expires.is_zero() || expires > max_expires {
+            return Err(err(
+                "expires",
+                "must be at least 1s and at most max_expires",
+            ));
+        }
+        let max_size = a
+            .max_size
+            .as_ref()
+            .map(|v| size("max_size", v))
+            .transpose()?;
+        Ok(AccessRule {
+            name: a.name,
+            bucket: a.bucket,
+            prefix: a.prefix,
+            pattern,
+            roles: a.roles,
+            allow,
+            expires,
+            max_expires,
+            put: PutLimits {
+                content_types: a
+                    .content_types
+                    .iter()
+                    .map(|t| t.trim().to_ascii_lowercase())
+                    .collect(),
+                content_type_prefix: a.content_type_prefix.map(|p| p.trim().to_ascii_lowercase()),
+                max_size,
+            },
+        })
     }
 }

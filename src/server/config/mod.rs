@@ -8,6 +8,7 @@
 mod convert;
 mod raw;
 
+use crate::server::access::AccessRule;
 use crate::server::profile::Profile;
 use convert::ProfileProblem;
 use raw::RawConfig;
@@ -36,6 +37,8 @@ pub mod defaults {
     pub const USER_CLAIM: &str = "sub";
     /// The claim holding roles or the tier.
     pub const ROLES_CLAIM: &str = "roles";
+    /// A link's lifetime under an access rule that gives none.
+    pub const LINK_EXPIRES: Duration = Duration::from_secs(3600);
     /// The embedded store's bucket in the demo.
     pub const DEMO_BUCKET: &str = "signpost-demo";
 }
@@ -220,6 +223,8 @@ pub struct Config {
     pub auth: AuthConfig,
     /// Upload profiles.
     pub profiles: Vec<Profile>,
+    /// Access rules for existing objects (`[[access]]`).
+    pub access: Vec<AccessRule>,
 }
 
 /// The demo profiles served with no config: `avatar` and `document`.
@@ -306,6 +311,7 @@ impl Config {
                 roles_claim: defaults::ROLES_CLAIM.into(),
             },
             profiles: demo_profiles(defaults::DEMO_BUCKET),
+            access: vec![],
         }
     }
 
@@ -337,8 +343,8 @@ impl Config {
         let s3 = raw.s3.map(S3Config::try_from).transpose()?;
         let auth = AuthConfig::try_from((raw.auth, base))?;
 
-        if raw.profile.is_empty() {
-            return Err(err("profile", "no [[profile]] given; add at least one, e.g. name = \"avatar\" (see signpost.example.toml)"));
+        if raw.profile.is_empty() && raw.access.is_empty() {
+            return Err(err("profile", "no [[profile]] and no [[access]] given; add at least one, e.g. name = \"avatar\" (see signpost.example.toml)"));
         }
         let mut profiles: Vec<Profile> = Vec::new();
         for (i, p) in raw.profile.into_iter().enumerate() {
@@ -359,11 +365,25 @@ impl Config {
             profiles.push(profile);
         }
 
+        let mut access: Vec<AccessRule> = Vec::new();
+        for (i, a) in raw.access.into_iter().enumerate() {
+            if access.iter().any(|r| r.name == a.name) {
+                return Err(err(
+                    format!("access[{i}].name"),
+                    format!("`{}` is used twice; give each rule its own name", a.name),
+                ));
+            }
+            let rule = AccessRule::try_from(a)
+                .map_err(|e| err(format!("access[{i}].{}", e.key), e.message))?;
+            access.push(rule);
+        }
+
         Ok(Self {
             server,
             s3,
             auth,
             profiles,
+            access,
         })
     }
 }

@@ -72,6 +72,8 @@ pub(super) struct RawConfig {
     pub(super) auth: RawAuth,
     #[serde(default)]
     pub(super) profile: Vec<RawProfile>,
+    #[serde(default)]
+    pub(super) access: Vec<RawAccess>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -161,6 +163,25 @@ pub(super) struct RawProfile {
     pub(super) roles: Vec<String>,
     #[serde(default)]
     pub(super) multiple: bool,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawAccess {
+    pub(super) name: String,
+    pub(super) bucket: String,
+    #[serde(default)]
+    pub(super) prefix: String,
+    pub(super) pattern: Option<String>,
+    #[serde(default)]
+    pub(super) roles: Vec<String>,
+    pub(super) allow: Vec<String>,
+    pub(super) expires: Option<RawDuration>,
+    pub(super) max_expires: Option<RawDuration>,
+    #[serde(default)]
+    pub(super) content_types: Vec<String>,
+    pub(super) content_type_prefix: Option<String>,
+    pub(super) max_size: Option<RawSize>,
 }
 
 impl RawConfig {

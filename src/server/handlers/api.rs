@@ -1,10 +1,10 @@
-//! The JSON API: `POST /api/v1/sign/{profile}`, `GET /api/v1/download-url`,
-//! `POST /api/v1/s3-error`, `GET /healthz`. Errors are `{error, message}` with a 4xx.
+//! The JSON API for forms: `POST /api/v1/sign/{profile}`, `POST /api/v1/s3-error`,
+//! `GET /healthz` (the issuer's routes are in [`super::issuer`]). Errors are `{error, message}` with a 4xx.
 
 use crate::server::auth::Caller;
-use crate::server::error::{ApiError, ServiceError};
+use crate::server::error::ApiError;
 use crate::server::extract::{ApiJson, JsonExample};
-use crate::server::service::{forms, links, rfc3339};
+use crate::server::service::{forms, rfc3339};
 use crate::server::state::AppState;
 use crate::units::format_size;
 use crate::PresignedPost;
@@ -18,12 +18,13 @@ use std::sync::Arc;
 /// The API routes (signing routes rate-limited when configured).
 pub fn router(state: &Arc<AppState>) -> Router<Arc<AppState>> {
     let signing = crate::server::security::rate_limited(
-        Router::new().route("/api/v1/sign/{profile}", post(sign)),
+        Router::new()
+            .route("/api/v1/sign/{profile}", post(sign))
+            .merge(super::issuer::signing_routes()),
         state,
     );
     let api = Router::new()
         .merge(signing)
-        .route("/api/v1/download-url", get(download_url))
         .route("/api/v1/s3-error", post(s3_error));
     crate::server::security::api_cors(api, state).route("/healthz", get(healthz))
 }
@@ -84,32 +85,6 @@ async fn sign(
         key: issued.key,
         expires_at: rfc3339(issued.expires_at),
         uploaded_url: issued.uploaded_url,
-    }))
-}
-
-#[derive(Debug, Deserialize)]
-struct DownloadQuery {
-    key: Option<String>,
-}
-
-#[derive(Debug, Serialize)]
-struct DownloadResponse {
-    url: String,
-    expires_at: String,
-}
-
-async fn download_url(
-    State(state): State<Arc<AppState>>,
-    caller: Caller,
-    Query(q): Query<DownloadQuery>,
-) -> Result<Json<DownloadResponse>, ApiError> {
-    let key = q.key.filter(|k| !k.is_empty()).ok_or_else(|| {
-        ServiceError::BadRequest("give the object's key: /api/v1/download-url?key=…".into())
-    })?;
-    let (url, expires_at) = links::own_download(&state, &caller, &key)?;
-    Ok(Json(DownloadResponse {
-        url,
-        expires_at: rfc3339(expires_at),
     }))
 }
 

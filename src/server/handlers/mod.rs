@@ -2,4 +2,5 @@
 //! the service layer, and shape the answer (JSON for the API, pages for people).
 
 pub mod api;
+pub mod issuer;
 pub mod pages;

@@ -1,6 +1,6 @@
 //! Forms: which upload profiles a caller may use, and a freshly signed form for one of them.
 
-use super::Result;
+use super::{lifetime, Result};
 use crate::server::auth::Caller;
 use crate::server::error::ServiceError;
 use crate::server::profile::{KeyVars, Profile};
@@ -103,7 +103,17 @@ pub fn issue(
         date: &date,
     };
     let key = profile.render_key(&vars, file.map(|f| f.filename));
-    let expires_at = now + profile.expires;
+    // A form never outlives the credentials that sign it: shortened to fit them, or a 503
+    // when they are about to run out.
+    let credentials_expire_at = lifetime::check_credentials(state, now)?;
+    let life = lifetime::decide(
+        now,
+        lifetime::Wanted::Default,
+        profile.expires,
+        profile.expires,
+        credentials_expire_at,
+    )?;
+    let expires_at = life.expires_at;
     let sealed = UploadState {
         p: profile.name.clone(),
         u: caller.user.clone(),
@@ -113,7 +123,7 @@ pub fn issue(
     .seal(&state.state_key);
     let uploaded_url = format!("{}/uploaded/{sealed}", state.public_url);
 
-    let mut b = profile.policy(&key);
+    let mut b = profile.policy(&key).expires_in(life.expires_in);
     b = match file {
         Some(f) => b.content_type(f.content_type).success_action_status(201),
         None => b
@@ -122,7 +132,7 @@ pub fn issue(
     };
     let ctx = LintContext {
         now,
-        credentials_expire_at: state.signer.credentials().expires_at(),
+        credentials_expire_at,
     };
     let policy = b.build_with(&ctx).map_err(ServiceError::internal)?;
     let post = state

@@ -4,10 +4,16 @@
 //!
 //! - [`forms`]: which profiles a caller may use, and signed forms for them.
 //! - [`verify`]: checking uploads after the fact (`/uploaded`).
-//! - [`links`]: presigned links for objects a caller may read.
+//! - [`issuer`]: presigned GET/HEAD/PUT/DELETE URLs for objects, by the access rules.
+//! - [`listing`]: what a caller may see in a bucket.
+//! - [`lifetime`]: how long links and forms live, never past the credentials.
+//! - [`links`]: view and download links for verified uploads.
 
 pub mod forms;
+pub mod issuer;
+pub mod lifetime;
 pub mod links;
+pub mod listing;
 pub mod verify;
 
 use super::error::ServiceError;
