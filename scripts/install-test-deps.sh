@@ -70,30 +70,34 @@ install_apt_packages() {
 install_apt_packages
 
 # === JavaScript test clients (tests/js): npm ci =============================
-# Installs the pinned packages of tests/js/package-lock.json (Uppy, esbuild,
-# oidc-provider, axe-core, aws-sdk-js) into tests/js/node_modules. Skipped when
-# node_modules was installed from this very lock file by this Node.js: the
-# SHA-256 of package.json, package-lock.json and `node --version` is stored in
-# node_modules/.signpost-installed and compared. `--ignore-scripts`: no package
-# needs its install script (esbuild finds its binary in @esbuild/linux-x64).
+# Installs the pinned packages of tests/js/package-lock.json (Uppy 6, esbuild,
+# oidc-provider, axe-core, aws-sdk-js) and of tests/js/uppy5/package-lock.json
+# (Uppy 5, a package of its own: @uppy/aws-s3 5 needs @uppy/core 5 as a peer).
+# Skipped for a folder whose node_modules was installed from this very lock file
+# by this Node.js: the SHA-256 of package.json, package-lock.json and
+# `node --version` is stored in node_modules/.signpost-installed and compared.
+# `--ignore-scripts`: no package needs its install script (esbuild finds its
+# binary in @esbuild/linux-x64).
 install_js_clients() {
   local dir stamp want have
-  dir="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd -P)/tests/js"
+  dir="$1"
   stamp="$dir/node_modules/.signpost-installed"
   want="$(cat "$dir/package.json" "$dir/package-lock.json" <(node --version) | sha256sum | cut -d' ' -f1)"
   have="$(cat "$stamp" 2>/dev/null || true)"
   if [[ "$want" == "$have" ]]; then
-    echo "install-test-deps: tests/js/node_modules matches package-lock.json"
+    echo "install-test-deps: $dir/node_modules matches package-lock.json"
     return 0
   fi
-  echo "install-test-deps: npm ci in tests/js (node $(node --version), npm $(npm --version))"
+  echo "install-test-deps: npm ci in $dir (node $(node --version), npm $(npm --version))"
   if ! (cd "$dir" && npm ci --ignore-scripts --no-audit --no-fund); then
     echo "install-test-deps: ERROR: npm ci failed in $dir; see npm's output above (the npm registry must be reachable)" >&2
     exit 1
   fi
   echo "$want" >"$stamp"
 }
-install_js_clients
+JS_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd -P)/tests/js"
+install_js_clients "$JS_ROOT"
+install_js_clients "$JS_ROOT/uppy5"
 # === end of JavaScript test clients ==========================================
 
 echo "install-test-deps: done"

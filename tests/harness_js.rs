@@ -361,6 +361,8 @@ async fn chromium_signs_in_through_the_providers_login_form_with_pkce() {
 struct Seen {
     presigns: Vec<Value>,
     creates: Vec<Value>,
+    /// The `Authorization` header of each create.
+    create_auth: Vec<Option<String>>,
     part_urls: Vec<u32>,
     parts: BTreeMap<u32, Vec<u8>>,
     objects: HashMap<String, (Option<String>, Vec<u8>)>,
@@ -399,9 +401,20 @@ async fn put_object(
 }
 
 /// `POST /s3/multipart`: Companion's create.
-async fn create_multipart(State(s): State<Stand>, Json(body): Json<Value>) -> Json<Value> {
+async fn create_multipart(
+    State(s): State<Stand>,
+    headers: HeaderMap,
+    Json(body): Json<Value>,
+) -> Json<Value> {
     let key = format!("mp/{}", body["filename"].as_str().unwrap_or("file"));
-    s.seen.lock().expect("seen").creates.push(body);
+    let mut seen = s.seen.lock().expect("seen");
+    seen.creates.push(body);
+    seen.create_auth.push(
+        headers
+            .get(header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .map(String::from),
+    );
     Json(json!({ "key": key, "uploadId": "upload-1" }))
 }
 
@@ -527,7 +540,8 @@ async fn uppy_multipart_uploads_in_parts_of_the_configured_size() {
     b.journey("harness-uppy-multipart", async {
         let page = UppyPage::new(UppyMode::Multipart, size)
             .profile("document")
-            .chunk(6 * mib);
+            .chunk(6 * mib)
+            .headers(json!({ "authorization": "Bearer uppy6-token" }));
         b.goto(&format!("{}/uppy/{}", stand.origin, page.path()))
             .await;
         let r = uppy_result(&b.client, Duration::from_secs(60)).await;
@@ -546,9 +560,56 @@ async fn uppy_multipart_uploads_in_parts_of_the_configured_size() {
     let create = &seen.creates[0];
     assert_eq!(create["metadata"]["profile"], "document", "{create}");
     assert_eq!(create["metadata"]["size"], json!(size), "{create}");
+    // Uppy 6 has no Companion headers option: the harness adds them.
+    assert_eq!(seen.create_auth, [Some("Bearer uppy6-token".to_string())]);
     assert_eq!(seen.part_urls, [1, 2, 3]);
     let sizes: Vec<usize> = seen.parts.values().map(Vec::len).collect();
     assert_eq!(sizes, [6 * mib as usize, 6 * mib as usize, 12_345]);
+    let (_, joined) = seen
+        .objects
+        .get(&format!("mp/harness-{size}.bin"))
+        .expect("the upload was completed");
+    assert!(
+        *joined == harness_bytes(size as usize),
+        "joined parts differ"
+    );
+}
+
+#[tokio::test]
+async fn uppy5_uploads_in_parts_through_endpoint_with_its_own_headers() {
+    let stand = uppy_server().await;
+    let driver = Driver::start();
+    let b = driver.browser(Js::On).await;
+    let mib = 1024 * 1024;
+    let size = 5 * mib + 1; // one full 5 MiB part and a 1-byte last part
+    b.journey("harness-uppy5-multipart", async {
+        let page = UppyPage::new(UppyMode::Multipart, size)
+            .uppy5()
+            .profile("document")
+            .without_size_meta()
+            .headers(json!({ "authorization": "Bearer uppy5-token" }));
+        b.goto(&format!("{}/uppy/{}", stand.origin, page.path()))
+            .await;
+        let r = uppy_result(&b.client, Duration::from_secs(60)).await;
+        assert_eq!(r["state"], "success", "{r:#}");
+        assert!(
+            r["versions"]["core"]
+                .as_str()
+                .is_some_and(|v| v.starts_with("5.")),
+            "{r:#}"
+        );
+        assert_eq!(r["parts"].as_array().map(Vec::len), Some(2), "{r:#}");
+    })
+    .await;
+    b.close().await;
+
+    let seen = stand.seen.lock().expect("seen");
+    assert_eq!(seen.create_auth, [Some("Bearer uppy5-token".to_string())]);
+    let create = &seen.creates[0];
+    assert_eq!(create["metadata"]["profile"], "document", "{create}");
+    assert_eq!(create["metadata"].get("size"), None, "{create}");
+    let sizes: Vec<usize> = seen.parts.values().map(Vec::len).collect();
+    assert_eq!(sizes, [5 * mib as usize, 1]);
     let (_, joined) = seen
         .objects
         .get(&format!("mp/harness-{size}.bin"))

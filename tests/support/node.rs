@@ -240,12 +240,18 @@ fn uppy_out_dir() -> PathBuf {
 }
 
 /// Builds the Uppy test page once per test process and returns its folder, which holds
-/// `index.html` (the page), `harness.js` (its script) and `uppy.js` (Uppy 6 as one IIFE
-/// setting `window.Uppy`, `window.AwsS3`). Serve the folder as it is, same-origin.
+/// `index.html` (the page), `harness.js` (its script), `uppy.js` (Uppy 6 as one IIFE
+/// setting `window.Uppy`, `window.AwsS3`) and `uppy5.js` (the same for Uppy 5). Serve the
+/// folder as it is, same-origin.
 pub fn uppy_bundle() -> PathBuf {
     static DIR: OnceLock<PathBuf> = OnceLock::new();
     DIR.get_or_init(|| {
-        require_node_modules(&["esbuild", "@uppy/core", "@uppy/aws-s3"]);
+        require_node_modules(&[
+            "esbuild",
+            "@uppy/core",
+            "@uppy/aws-s3",
+            "../uppy5/node_modules/@uppy/aws-s3",
+        ]);
         let out = uppy_out_dir();
         let script = js_dir().join("uppy/build.mjs");
         let output = Command::new("node")
@@ -262,7 +268,7 @@ pub fn uppy_bundle() -> PathBuf {
                 String::from_utf8_lossy(&output.stderr)
             );
         }
-        for f in ["index.html", "harness.js", "uppy.js"] {
+        for f in ["index.html", "harness.js", "uppy.js", "uppy5.js"] {
             assert!(out.join(f).is_file(), "the Uppy build made no {f}");
         }
         out
@@ -316,6 +322,10 @@ impl UppyPage {
         self.params.push((key, value.into()));
         self
     }
+    /// Uppy 5 (`uppy5.js`: `endpoint`, `headers`, `getUploadParameters`) instead of Uppy 6.
+    pub fn uppy5(self) -> UppyPage {
+        self.set("uppy", "5")
+    }
     /// Companion endpoint (default: the page's origin); PUT mode's default presign URL is
     /// `ENDPOINT/api/v1/presign`.
     pub fn endpoint(self, url: &str) -> UppyPage {
@@ -329,8 +339,8 @@ impl UppyPage {
     pub fn presign_extra(self, fields: Value) -> UppyPage {
         self.set("presignExtra", fields.to_string())
     }
-    /// Headers on every request to the endpoint and presign URL (the harness adds them:
-    /// Uppy 6 itself sends none to Companion).
+    /// Headers on every request to the endpoint and presign URL: Uppy 5 sends them itself
+    /// (its `headers` option); for Uppy 6, which has no such option, the harness adds them.
     pub fn headers(self, headers: Value) -> UppyPage {
         self.set("headers", headers.to_string())
     }

@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 // Builds the Uppy test page into OUTDIR (default: ../../../target/js/uppy):
 //   uppy.js     Uppy 6 (@uppy/core + @uppy/aws-s3 from tests/js/node_modules), one IIFE
+//   uppy5.js    Uppy 5 (from tests/js/uppy5/node_modules), one IIFE with the same globals
 //   harness.js  the page's own script (copied as it is)
 //   index.html  the page (copied from page.html)
 // Each file is written to a temporary name and renamed, so test processes building at the
@@ -8,7 +9,7 @@
 //
 //   node tests/js/uppy/build.mjs [OUTDIR]
 
-import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -24,7 +25,16 @@ function put(name, contents) {
   renameSync(tmp, join(outdir, name));
 }
 
-const bundles = [{ entry: join(here, 'entry.js'), out: 'uppy.js' }];
+const bundles = [
+  { entry: join(here, 'entry.js'), out: 'uppy.js', modules: join(here, '../node_modules') },
+  { entry: join(here, '../uppy5/entry.js'), out: 'uppy5.js', modules: join(here, '../uppy5/node_modules') },
+];
+for (const { modules } of bundles) {
+  if (!existsSync(join(modules, '@uppy/aws-s3/package.json'))) {
+    console.error(`${modules} has no @uppy/aws-s3: run scripts/install-test-deps.sh (npm ci in tests/js and tests/js/uppy5)`);
+    process.exit(1);
+  }
+}
 
 for (const { entry, out } of bundles) {
   const result = await build({

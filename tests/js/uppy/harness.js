@@ -134,8 +134,12 @@
 
   // ---- A log of the requests the page makes (fetch: Companion/presign; XHR: S3) ------------
 
-  const headersFor = (url, cfg) =>
-    url.startsWith(cfg.endpoint) || url.startsWith(cfg.presign) ? cfg.headers : {};
+  // The configured headers and credentials go on the presign requests, and on the Companion
+  // requests of Uppy 6, which has no option for them (Uppy 5 sends its `headers` itself).
+  function ownsRequest(url, cfg) {
+    if (url.startsWith(cfg.presign)) return true;
+    return cfg.uppy !== '5' && url.startsWith(`${cfg.endpoint}/`);
+  }
 
   function instrument(cfg) {
     const realFetch = window.fetch.bind(window);
@@ -143,12 +147,13 @@
       const url = new URL(typeof input === 'string' ? input : input.url, window.location.href).href;
       const entry = { via: 'fetch', method: (init.method || 'GET').toUpperCase(), url, status: null };
       result.requests.push(entry);
-      const extra = headersFor(url, cfg);
       const opts = { ...init };
-      if (url.startsWith(cfg.endpoint) || url.startsWith(cfg.presign)) {
+      if (ownsRequest(url, cfg)) {
         opts.credentials = cfg.credentials;
-        if (Object.keys(extra).length) {
-          opts.headers = { ...(init.headers || {}), ...extra };
+        if (Object.keys(cfg.headers).length) {
+          const headers = new Headers(init.headers || {});
+          for (const [k, v] of Object.entries(cfg.headers)) headers.set(k, v);
+          opts.headers = headers;
         }
       }
       try {
@@ -210,6 +215,7 @@
           ? {
               endpoint: cfg.endpoint,
               headers: cfg.headers,
+              cookiesRule: cfg.credentials,
               shouldUseMultipart: multipart,
               getChunkSize: chunk,
             }
