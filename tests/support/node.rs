@@ -42,10 +42,12 @@ fn require_node_modules(packages: &[&str]) {
     }
     let modules = js_dir().join("node_modules");
     for p in packages {
-        if !modules.join(p).join("package.json").is_file() {
+        let dir = modules.join(p);
+        if !dir.join("package.json").is_file() {
             panic!(
-                "{} has no {p}: run scripts/install-test-deps.sh (it runs `npm ci` in tests/js)",
-                modules.display()
+                "{} is not installed: run scripts/install-test-deps.sh (it runs `npm ci` in \
+                 tests/js and tests/js/uppy5)",
+                dir.display()
             );
         }
     }
