@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # Installs the Debian packages the real-S3 test suite needs (single-node Ceph
-# with radosgw, headless Chromium + chromedriver, curl). Idempotent and fast
-# when everything is already present: dpkg-query is checked first and apt-get
-# only runs when a package is missing.
+# with radosgw, headless Chromium + chromedriver, curl, Node.js), then the
+# JavaScript test clients in tests/js with `npm ci`. Idempotent and fast when
+# everything is already present: dpkg-query is checked first and apt-get only
+# runs when a package is missing; npm ci only runs when tests/js/node_modules
+# does not match package-lock.json.
 set -euo pipefail
 
 PACKAGES=(
@@ -26,31 +28,76 @@ for pkg in "${PACKAGES[@]}"; do
   fi
 done
 
-if [[ ${#missing[@]} -eq 0 ]]; then
-  echo "install-test-deps: all test dependencies already installed"
-  exit 0
+# --- JavaScript test clients: Node.js and npm --------------------------------
+# Debian's `nodejs` and `npm` when either command is missing. The commands are
+# checked rather than dpkg: a Node.js from another source bundles its own npm,
+# and Debian's `npm` package would conflict with it.
+if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
+  missing+=(nodejs npm)
 fi
+# --- end of JavaScript test clients: Node.js and npm ------------------------
 
-SUDO=()
-if [[ "$(id -u)" -ne 0 ]]; then
-  if command -v sudo >/dev/null 2>&1; then
-    SUDO=(sudo)
-  else
-    echo "install-test-deps: ERROR: not root and sudo is not available; missing packages: ${missing[*]}" >&2
-    echo "install-test-deps: run this script as root, or install them: apt-get install -y --no-install-recommends ${missing[*]}" >&2
+install_apt_packages() {
+  if [[ ${#missing[@]} -eq 0 ]]; then
+    echo "install-test-deps: all Debian packages already installed"
+    return 0
+  fi
+
+  SUDO=()
+  if [[ "$(id -u)" -ne 0 ]]; then
+    if command -v sudo >/dev/null 2>&1; then
+      SUDO=(sudo)
+    else
+      echo "install-test-deps: ERROR: not root and sudo is not available; missing packages: ${missing[*]}" >&2
+      echo "install-test-deps: run this script as root, or install them: apt-get install -y --no-install-recommends ${missing[*]}" >&2
+      exit 1
+    fi
+  fi
+
+  echo "install-test-deps: installing: ${missing[*]}"
+  export DEBIAN_FRONTEND=noninteractive
+  if ! "${SUDO[@]}" apt-get update -q; then
+    echo "install-test-deps: ERROR: apt-get update failed; check network access to the Debian mirrors" >&2
     exit 1
   fi
-fi
+  if ! "${SUDO[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${missing[@]}"; then
+    echo "install-test-deps: ERROR: apt-get install failed for: ${missing[*]}" >&2
+    echo "install-test-deps: see the apt output above; try 'apt-get update' and re-run" >&2
+    exit 1
+  fi
+  echo "install-test-deps: apt packages installed"
+}
+install_apt_packages
 
-echo "install-test-deps: installing: ${missing[*]}"
-export DEBIAN_FRONTEND=noninteractive
-if ! "${SUDO[@]}" apt-get update -q; then
-  echo "install-test-deps: ERROR: apt-get update failed; check network access to the Debian mirrors" >&2
-  exit 1
-fi
-if ! "${SUDO[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${missing[@]}"; then
-  echo "install-test-deps: ERROR: apt-get install failed for: ${missing[*]}" >&2
-  echo "install-test-deps: see the apt output above; try 'apt-get update' and re-run" >&2
-  exit 1
-fi
+# === JavaScript test clients (tests/js): npm ci =============================
+# Installs the pinned packages of tests/js/package-lock.json (Uppy 6, esbuild,
+# oidc-provider, axe-core, aws-sdk-js) and of tests/js/uppy5/package-lock.json
+# (Uppy 5, a package of its own: @uppy/aws-s3 5 needs @uppy/core 5 as a peer).
+# Skipped for a folder whose node_modules was installed from this very lock file
+# by this Node.js: the SHA-256 of package.json, package-lock.json and
+# `node --version` is stored in node_modules/.signpost-installed and compared.
+# `--ignore-scripts`: no package needs its install script (esbuild finds its
+# binary in @esbuild/linux-x64).
+install_js_clients() {
+  local dir stamp want have
+  dir="$1"
+  stamp="$dir/node_modules/.signpost-installed"
+  want="$(cat "$dir/package.json" "$dir/package-lock.json" <(node --version) | sha256sum | cut -d' ' -f1)"
+  have="$(cat "$stamp" 2>/dev/null || true)"
+  if [[ "$want" == "$have" ]]; then
+    echo "install-test-deps: $dir/node_modules matches package-lock.json"
+    return 0
+  fi
+  echo "install-test-deps: npm ci in $dir (node $(node --version), npm $(npm --version))"
+  if ! (cd "$dir" && npm ci --ignore-scripts --no-audit --no-fund); then
+    echo "install-test-deps: ERROR: npm ci failed in $dir; see npm's output above (the npm registry must be reachable)" >&2
+    exit 1
+  fi
+  echo "$want" >"$stamp"
+}
+JS_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd -P)/tests/js"
+install_js_clients "$JS_ROOT"
+install_js_clients "$JS_ROOT/uppy5"
+# === end of JavaScript test clients ==========================================
+
 echo "install-test-deps: done"
