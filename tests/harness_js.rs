@@ -7,7 +7,7 @@
 //! Needs Node.js and `npm ci` in tests/js, Chromium and chromedriver: all installed by
 //! `scripts/install-test-deps.sh`.
 
-#![cfg(feature = "server")]
+#![cfg(feature = "integration")]
 
 #[path = "support/browser.rs"]
 #[allow(dead_code)]
