@@ -369,7 +369,7 @@ async fn download_links_for_ones_own_keys_only() {
     let m = call(&app, get(&uri, Some(&bob)))
         .await
         .json_error(403, "forbidden");
-    assert!(m.contains("your own uploads"), "{m}");
+    assert!(m.contains("outside your areas"), "{m}");
     let alice2 = jwt("alice2", &["tier1"]);
     call(&app, get(&uri, Some(&alice2)))
         .await

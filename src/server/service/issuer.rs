@@ -53,12 +53,9 @@ pub struct Presigned {
     pub capped_by: Option<Cap>,
 }
 
-/// A refusal: 400 for a key that is never allowed, 403 otherwise.
+/// A refusal (403), saying which check failed.
 pub fn refused(d: Denied) -> ServiceError {
-    match d {
-        Denied::UnsafeKey(why) => ServiceError::BadRequest(why.to_string()),
-        other => ServiceError::Forbidden(other.to_string()),
-    }
+    ServiceError::Forbidden(d.to_string())
 }
 
 /// The bucket a request is about: the one given, or the first area's the key lies in.

@@ -85,6 +85,8 @@ pub fn decide(
     max: Duration,
     credentials_expire_at: Option<OffsetDateTime>,
 ) -> Result<Lifetime> {
+    // Signatures date from the whole second (X-Amz-Date), and so do lifetimes.
+    let now = now.replace_nanosecond(0).unwrap_or(now);
     let asked_end = match wanted {
         Wanted::Default => now + default,
         Wanted::For(d) => now + d,
