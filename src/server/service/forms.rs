@@ -93,7 +93,9 @@ pub fn issue(
     profile: &Profile,
     file: Option<&Declared<'_>>,
 ) -> Result<Issued> {
+    // Whole seconds, as the signature's date: the form's end is then exact.
     let now = state.now();
+    let now = now.replace_nanosecond(0).unwrap_or(now);
     let uuid = uuid::Uuid::new_v4().to_string();
     let d = now.date();
     let date = format!("{:04}-{:02}-{:02}", d.year(), u8::from(d.month()), d.day());
