@@ -37,7 +37,7 @@ for _ in $(seq 1 200); do
   sleep 0.05
 done
 [[ -n "$url" ]] || { echo "check-installed-binary: FAIL: no URL printed in 10 s" >&2; exit 1; }
-for f in app.js style.css favicon.svg; do
+for f in app.js files.js style.css favicon.svg; do
   curl -sS --fail "$url/static/$f" -o "$WORK/$f" || { echo "check-installed-binary: FAIL: $url/static/$f was not served" >&2; exit 1; }
   cmp -s "$WORK/$f" "$ROOT/static/$f" || { echo "check-installed-binary: FAIL: /static/$f differs from static/$f" >&2; exit 1; }
 done

@@ -23,6 +23,11 @@ const ASSETS: &[Asset] = &[
         bytes: include_bytes!("../../static/app.js"),
     },
     Asset {
+        name: "files.js",
+        content_type: "text/javascript; charset=utf-8",
+        bytes: include_bytes!("../../static/files.js"),
+    },
+    Asset {
         name: "style.css",
         content_type: "text/css; charset=utf-8",
         bytes: include_bytes!("../../static/style.css"),

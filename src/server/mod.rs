@@ -79,6 +79,7 @@ pub fn app(state: Arc<AppState>) -> Router {
 pub fn app_with_static(state: Arc<AppState>, static_dir: Option<PathBuf>) -> Router {
     let router = Router::new()
         .merge(handlers::pages::router())
+        .merge(handlers::files::router())
         .merge(handlers::api::router(&state))
         .merge(assets::router(static_dir));
     security::apply(router, &state).with_state(state)
