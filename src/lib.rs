@@ -43,6 +43,7 @@ pub mod profile;
 pub mod render;
 pub mod signing;
 pub mod units;
+pub mod wire;
 
 #[cfg(feature = "server")]
 pub mod embedded;
@@ -53,7 +54,7 @@ pub use condition::{Condition, Field, PrefixField};
 pub use credentials::Credentials;
 pub use endpoint::Endpoint;
 pub use error::{Error, Result};
-pub use lint::{lint, LintContext, Report, Severity};
+pub use lint::{lint, Code, Finding, LintContext, Report, Severity};
 pub use policy::{PostPolicy, PostPolicyBuilder};
-pub use presign::{GetOptions, Method, UrlRequest};
+pub use presign::{GetOptions, Method, PresignedUrl, UrlRequest};
 pub use signing::{PresignedPost, Signer};
