@@ -50,6 +50,7 @@ async fn call(
         Method::Put => reqwest::Method::PUT,
         Method::Head => reqwest::Method::HEAD,
         Method::Delete => reqwest::Method::DELETE,
+        Method::Post => reqwest::Method::POST,
     };
     http.request(verb, &url)
         .send()
