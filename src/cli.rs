@@ -2,8 +2,11 @@
 
 use anyhow::{bail, Context, Result};
 use clap::{Args, Parser, Subcommand, ValueEnum};
-use signpost::units::{parse_duration, parse_size};
-use signpost::{Credentials, Endpoint, GetOptions, LintContext, PostPolicy, Signer};
+use signpost::units::{parse_duration, parse_lifetime, parse_size, Lifetime};
+use signpost::wire::iso8601;
+use signpost::{
+    Credentials, Endpoint, LintContext, Method, PostPolicy, PresignedUrl, Signer, UrlRequest,
+};
 use std::io::Write;
 use std::time::Duration;
 use time::format_description::well_known::Rfc3339;
@@ -22,7 +25,7 @@ pub struct Cli {
 pub enum Command {
     /// Sign a POST policy and print the form (JSON, a curl line or an HTML page).
     Sign(SignArgs),
-    /// Print a presigned GET or PUT URL for one object.
+    /// Print a presigned GET, HEAD, PUT or DELETE URL for one object.
     Presign(PresignArgs),
     /// Run the upload server (with no config: demo profiles on an embedded S3 store).
     #[cfg(feature = "server")]
@@ -114,29 +117,52 @@ pub struct SignArgs {
     target: Target,
 }
 
-/// GET or PUT.
-#[derive(Debug, Clone, Copy, ValueEnum)]
+/// What a presigned URL lets its holder do.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum UrlMethod {
     /// download
     Get,
+    /// read the metadata only
+    Head,
     /// upload with PUT
     Put,
+    /// remove the object
+    Delete,
+}
+
+/// Output formats of `presign`.
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum UrlFormat {
+    /// the URL alone
+    Url,
+    /// {"url", "method", "headers", "expires_at"}
+    Json,
 }
 
 /// `signpost presign`
 #[derive(Debug, Args)]
 pub struct PresignArgs {
-    /// get or put.
+    /// get, head, put or delete.
     #[arg(value_enum)]
     method: UrlMethod,
     /// The object, as s3://BUCKET/KEY.
     object: String,
-    /// How long the URL works (at most 7d).
-    #[arg(long, value_parser = duration, default_value = "1h")]
-    expires: Duration,
-    /// PUT only: the Content-Type the upload must send.
+    /// How long the URL works (30s, 15m, 1h, 7d, or seconds; at most 7d), or when it stops
+    /// (2026-12-25 for midnight UTC, 2026-12-25T12:00:00Z, or RFC 3339 with an offset).
+    #[arg(long, value_parser = lifetime, default_value = "1h")]
+    expires: Lifetime,
+    /// Refuse (exit 1) instead of warning when the credentials expire before the URL would.
+    #[arg(long)]
+    strict: bool,
+    /// Output format.
+    #[arg(long, value_enum, default_value = "url")]
+    format: UrlFormat,
+    /// PUT only: the Content-Type the upload must send (signed).
     #[arg(long)]
     content_type: Option<String>,
+    /// PUT only: the exact size in bytes the upload must have (signed; 5MiB, or bytes).
+    #[arg(long, value_parser = size)]
+    content_length: Option<u64>,
     /// GET only: make S3 answer with this Content-Type.
     #[arg(long)]
     response_content_type: Option<String>,
@@ -152,6 +178,9 @@ fn size(s: &str) -> Result<u64, String> {
 }
 fn duration(s: &str) -> Result<Duration, String> {
     parse_duration(s).map_err(|e| e.to_string())
+}
+fn lifetime(s: &str) -> Result<Lifetime, String> {
+    parse_lifetime(s).map_err(|e| e.to_string())
 }
 fn parse_instant(s: &str) -> Result<OffsetDateTime, String> {
     OffsetDateTime::parse(s, &Rfc3339)
@@ -266,25 +295,63 @@ pub async fn presign(a: PresignArgs) -> Result<()> {
                 a.object
             )
         })?;
-    let (signer, now) = signer(&a.target).await?;
-    let url = match a.method {
-        UrlMethod::Get => {
-            if a.content_type.is_some() {
-                bail!("--content-type is for PUT; for GET use --response-content-type");
-            }
-            let opts = GetOptions {
-                response_content_type: a.response_content_type.as_deref(),
-                response_content_disposition: a.response_content_disposition.as_deref(),
-            };
-            signer.presign_get(bucket, key, a.expires, now, &opts)?
-        }
-        UrlMethod::Put => {
-            if a.response_content_type.is_some() || a.response_content_disposition.is_some() {
-                bail!("--response-content-* are for GET; for PUT use --content-type");
-            }
-            signer.presign_put(bucket, key, a.expires, now, a.content_type.as_deref())?
-        }
+    let method = match a.method {
+        UrlMethod::Get => Method::Get,
+        UrlMethod::Head => Method::Head,
+        UrlMethod::Put => Method::Put,
+        UrlMethod::Delete => Method::Delete,
     };
-    writeln!(std::io::stdout(), "{url}").context("writing to stdout")?;
+    if method != Method::Put && (a.content_type.is_some() || a.content_length.is_some()) {
+        bail!(
+            "--content-type and --content-length fix what a PUT uploads; leave them out for {} (for GET, --response-content-type sets the answer's type)",
+            method.as_str()
+        );
+    }
+    if method != Method::Get
+        && (a.response_content_type.is_some() || a.response_content_disposition.is_some())
+    {
+        bail!(
+            "--response-content-* shape what a GET answers; leave them out for {} (for PUT, --content-type fixes the upload's type)",
+            method.as_str()
+        );
+    }
+    let (signer, now) = signer(&a.target).await?;
+    let expires_in = a.expires.from(now)?;
+    let mut req = UrlRequest::new(method, bucket, key, expires_in);
+    if let Some(d) = &a.response_content_disposition {
+        req = req.with_query("response-content-disposition", d);
+    }
+    if let Some(t) = &a.response_content_type {
+        req = req.with_query("response-content-type", t);
+    }
+    if let Some(t) = &a.content_type {
+        req = req.with_content_type(t);
+    }
+    if let Some(n) = a.content_length {
+        req = req.with_content_length(n);
+    }
+    let url = signer.presign_url(&req, now)?;
+    check_credentials(&signer.credentials(), &url, a.strict)?;
+    let out = match a.format {
+        UrlFormat::Url => url.url,
+        UrlFormat::Json => serde_json::to_string_pretty(&url)?,
+    };
+    writeln!(std::io::stdout(), "{out}").context("writing to stdout")?;
+    Ok(())
+}
+
+/// Warns (or with `strict`, fails) when the credentials expire before `url` would.
+fn check_credentials(creds: &Credentials, url: &PresignedUrl, strict: bool) -> Result<()> {
+    let Some(creds_end) = creds.expires_at().filter(|c| *c < url.expires_at) else {
+        return Ok(());
+    };
+    let (creds_end, url_end) = (iso8601(creds_end), iso8601(url.expires_at));
+    let what = format!(
+        "the credentials expire at {creds_end}, before the URL would ({url_end}), so it stops working at {creds_end}"
+    );
+    if strict {
+        bail!("{what}; give a shorter --expires, or refresh the credentials first");
+    }
+    eprintln!("warning: {what}; give a shorter --expires, or --strict to refuse");
     Ok(())
 }

@@ -220,17 +220,6 @@ pub enum Condition {
     },
 }
 
-impl Condition {
-    /// The field this condition constrains, by name (`None` for content-length-range).
-    pub fn field_name(&self) -> Option<&str> {
-        match self {
-            Condition::Eq(f, _) | Condition::EqExplicit(f, _) => Some(f.name()),
-            Condition::StartsWith(f, _) => Some(f.name()),
-            Condition::ContentLengthRange { .. } => None,
-        }
-    }
-}
-
 /// `$name`, written without going through `fmt` or the heap for names up to 63 bytes.
 struct Dollar<'a>(&'a str);
 

@@ -2,21 +2,8 @@
 //! (MinIO, Ceph, the embedded store), or virtual-host on a custom domain. No network calls.
 
 use crate::error::{Error, Result};
-use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
-
-/// Characters kept as they are in a URI path: unreserved and `/`.
-const PATH: &AsciiSet = &NON_ALPHANUMERIC
-    .remove(b'-')
-    .remove(b'_')
-    .remove(b'.')
-    .remove(b'~')
-    .remove(b'/');
-/// Characters kept as they are in a query value: unreserved only.
-pub(crate) const QUERY: &AsciiSet = &NON_ALPHANUMERIC
-    .remove(b'-')
-    .remove(b'_')
-    .remove(b'.')
-    .remove(b'~');
+use crate::wire::PATH;
+use percent_encoding::utf8_percent_encode;
 
 /// An S3 endpoint and its addressing style.
 #[derive(Debug, Clone, PartialEq, Eq)]

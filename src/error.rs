@@ -1,6 +1,7 @@
 //! The library's one error type. Every message says what was wrong and what to do.
 
 use std::time::Duration;
+use time::OffsetDateTime;
 
 /// Everything that can go wrong while building, linting or signing a policy or URL.
 #[derive(Debug, thiserror::Error, Clone, PartialEq, Eq)]
@@ -24,12 +25,29 @@ pub enum Error {
     /// success_action_status other than 200, 201 or 204.
     #[error("success_action_status must be 200, 201 or 204, not {0}")]
     BadStatus(u16),
-    /// Lint found errors; the policy would be refused or unsafe.
-    #[error("the policy was not issued: {}", .0.join("; "))]
-    Lint(Vec<String>),
+    /// Lint found errors; the policy would be refused or unsafe. The report holds every
+    /// finding (warnings too); the message lists the errors.
+    #[error("the policy was not issued: {0}")]
+    Lint(crate::lint::Report),
     /// Expiry of a presigned URL out of range.
     #[error("presigned URLs may last between 1 second and 7 days, not {}s; pick a shorter expiry", .0.as_secs())]
     BadUrlExpiry(Duration),
+    /// An absolute expiry that is not after now.
+    #[error("the URL would expire at {}, which is not after now ({}); give a later time, or a duration such as 1h", crate::wire::iso8601(*.at), crate::wire::iso8601(*.now))]
+    ExpiresInPast {
+        /// The end asked for.
+        at: OffsetDateTime,
+        /// The signing time.
+        now: OffsetDateTime,
+    },
+    /// An absolute expiry more than 7 days away.
+    #[error("the URL would expire at {}, more than 7 days after now ({}); S3 refuses longer-lived signatures, so give an earlier time", crate::wire::iso8601(*.at), crate::wire::iso8601(*.now))]
+    ExpiresTooLate {
+        /// The end asked for.
+        at: OffsetDateTime,
+        /// The signing time.
+        now: OffsetDateTime,
+    },
     /// A malformed endpoint URL.
     #[error("endpoint `{0}` is not a valid URL; give scheme and host, e.g. http://127.0.0.1:9000 or https://s3.example.com")]
     BadEndpoint(String),

@@ -6,12 +6,12 @@
 
 use crate::condition::{Condition, Field, PrefixField};
 use crate::error::{Error, Result};
-use crate::lint::{LintContext, Report};
+use crate::lint::{Finding, LintContext, Report, Severity};
+use crate::wire::xml_escape;
 use std::time::Duration;
 use time::OffsetDateTime;
 
-/// The placeholder S3 replaces with the uploaded file's name.
-pub const FILENAME_PLACEHOLDER: &str = "${filename}";
+pub use crate::wire::FILENAME_PLACEHOLDER;
 
 /// A POST policy, checked and ready to sign: the bucket, the key, the form fields, the
 /// conditions and the expiration.
@@ -23,7 +23,7 @@ pub struct PostPolicy {
     pub(crate) fields: Vec<(Field, String)>,
     pub(crate) conditions: Vec<Condition>,
     pub(crate) expiration: OffsetDateTime,
-    pub(crate) warnings: Vec<String>,
+    pub(crate) warnings: Vec<Finding>,
 }
 
 impl PostPolicy {
@@ -56,7 +56,7 @@ impl PostPolicy {
         self.expiration
     }
     /// Lint warnings found when the policy was built.
-    pub fn warnings(&self) -> &[String] {
+    pub fn warnings(&self) -> &[Finding] {
         &self.warnings
     }
     /// Fields with a `starts-with` condition but no value in the form: the uploader supplies
@@ -81,7 +81,7 @@ impl PostPolicy {
 }
 
 /// The part of a key template before `${filename}` (the whole key if it has none).
-pub fn key_prefix(key: &str) -> &str {
+pub(crate) fn key_prefix(key: &str) -> &str {
     key.find(FILENAME_PLACEHOLDER).map_or(key, |i| &key[..i])
 }
 
@@ -249,9 +249,9 @@ impl PostPolicyBuilder {
         let mut xml = String::from("<Tagging><TagSet>");
         for (k, v) in tags {
             xml.push_str("<Tag><Key>");
-            xml_escape_into(&mut xml, k.as_ref());
+            xml.push_str(&xml_escape(k.as_ref()));
             xml.push_str("</Key><Value>");
-            xml_escape_into(&mut xml, v.as_ref());
+            xml.push_str(&xml_escape(v.as_ref()));
             xml.push_str("</Value></Tag>");
         }
         xml.push_str("</TagSet></Tagging>");
@@ -311,7 +311,7 @@ impl PostPolicyBuilder {
         }
         let report = self.lint(ctx);
         if report.has_errors() {
-            return Err(Error::Lint(report.errors().map(str::to_string).collect()));
+            return Err(Error::Lint(report));
         }
         let expiration = self.expiration(ctx.now);
         let key = self.key.ok_or(Error::MissingKey)?;
@@ -328,22 +328,12 @@ impl PostPolicyBuilder {
             key_condition,
             fields: self.fields,
             conditions: self.conditions,
-            warnings: report.warnings().map(str::to_string).collect(),
+            warnings: report
+                .findings
+                .into_iter()
+                .filter(|f| f.severity == Severity::Warning)
+                .collect(),
         })
-    }
-}
-
-/// Escapes `&`, `<`, `>`, `"` and `'` for XML text.
-pub(crate) fn xml_escape_into(out: &mut String, s: &str) {
-    for c in s.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&apos;"),
-            c => out.push(c),
-        }
     }
 }
 

@@ -2,8 +2,9 @@
 //! (The JSON form is [`PresignedPost`]'s own `Serialize`.)
 
 use crate::policy::PostPolicy;
-use crate::signing::{write_iso8601, PresignedPost};
+use crate::signing::PresignedPost;
 use crate::units::format_size_range;
+use crate::wire::write_iso8601;
 use askama::Template;
 
 /// Quotes `s` for a POSIX shell.

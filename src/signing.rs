@@ -8,18 +8,18 @@ use crate::condition::{Condition, Field};
 use crate::credentials::Credentials;
 use crate::endpoint::Endpoint;
 use crate::error::{Error, Result};
+use crate::lint::{Code, Report, Severity};
 use crate::policy::PostPolicy;
+use crate::wire::{self, utc_seconds, ALGORITHM, SERVICE};
 use aws_sigv4::sign::v4::{calculate_signature, generate_signing_key};
 use base64::Engine as _;
 use serde::ser::{SerializeMap, SerializeSeq, SerializeStruct};
 use serde::{Serialize, Serializer};
-use std::fmt::Write as _;
 use std::sync::{RwLock, RwLockReadGuard};
 use time::{Date, OffsetDateTime};
 
-/// The SigV4 algorithm name.
-pub const ALGORITHM: &str = "AWS4-HMAC-SHA256";
-const SERVICE: &str = "s3";
+/// Kept importable here for the server until it takes them from [`wire`].
+pub use crate::wire::write_iso8601;
 
 /// A signed browser form: where to POST and the fields to send, `file` last.
 /// Serializes as boto3's `{"url": …, "fields": {…}}`, fields in order.
@@ -167,18 +167,22 @@ impl Signer {
         let creds = self.creds();
         if let Some(exp) = creds.expires_at() {
             if policy.expiration > exp {
-                return Err(Error::Lint(vec![format!(
-                    "the policy expires at {}, after the signing credentials do ({exp}); shorten the expiry or refresh the credentials",
-                    policy.expiration
-                )]));
+                return Err(Error::Lint(Report::of(
+                    Severity::Error,
+                    Code::OutlivesCredentials,
+                    format!(
+                        "the policy expires at {}, after the signing credentials do ({exp}); shorten the expiry or refresh the credentials",
+                        policy.expiration
+                    ),
+                )));
             }
         }
-        let amz_date = amz_date(now);
+        let amz_date = wire::amz_date(now);
         let day = amz_date.split('T').next().unwrap_or_default();
-        let credential = credential_scope(creds.access_key_id(), day, &self.region);
-        let expiration = Iso8601::new(utc_seconds(policy.expiration));
+        let credential = wire::credential_for_day(creds.access_key_id(), day, &self.region);
+        let expiration = wire::iso8601(policy.expiration);
         let doc = PolicyDocument {
-            expiration: expiration.as_str(),
+            expiration: &expiration,
             policy,
             credential: &credential,
             date: &amz_date,
@@ -214,12 +218,6 @@ impl Signer {
         let creds = self.creds();
         calculate_signature(self.signing_key(&creds, now), policy_base64.as_bytes())
     }
-}
-
-/// `t` in UTC, without fractions of a second.
-pub(crate) fn utc_seconds(t: OffsetDateTime) -> OffsetDateTime {
-    let t = t.to_offset(time::UtcOffset::UTC);
-    t.replace_nanosecond(0).unwrap_or(t)
 }
 
 fn derive_key(secret: &str, now: OffsetDateTime, region: &str) -> [u8; 32] {
@@ -339,155 +337,5 @@ impl Serialize for PolicyDocument<'_> {
         st.serialize_field("expiration", self.expiration)?;
         st.serialize_field("conditions", &Conditions(self))?;
         st.end()
-    }
-}
-
-/// The date and time fields of `t` as zero-padded ASCII digits: `YYYY`, `MM`, `DD`, `hh`, `mm`,
-/// `ss`; `None` for years outside 0..=9999, which go through `fmt` instead.
-fn digits(t: OffsetDateTime) -> Option<[[u8; 2]; 7]> {
-    let (year, month, day) = t.to_calendar_date();
-    let (hour, minute, second) = t.to_hms();
-    let year = u16::try_from(year).ok().filter(|y| *y <= 9999)?;
-    let two = |v: u8| [b'0' + v / 10, b'0' + v % 10];
-    Some([
-        two((year / 100) as u8),
-        two((year % 100) as u8),
-        two(u8::from(month)),
-        two(day),
-        two(hour),
-        two(minute),
-        two(second),
-    ])
-}
-
-/// `digits` pairs pushed onto `s`.
-fn push_digits(s: &mut String, pairs: &[[u8; 2]]) {
-    for pair in pairs {
-        s.push(char::from(pair[0]));
-        s.push(char::from(pair[1]));
-    }
-}
-
-/// `2026-03-14T16:09:26Z` on the stack.
-struct Iso8601 {
-    buf: [u8; 20],
-    fallback: Option<String>,
-}
-
-impl Iso8601 {
-    fn new(t: OffsetDateTime) -> Self {
-        match digits(t) {
-            Some([c, y, mo, d, h, mi, s]) => {
-                let mut buf = *b"0000-00-00T00:00:00Z";
-                for (at, two) in [(0, c), (2, y), (5, mo), (8, d), (11, h), (14, mi), (17, s)] {
-                    buf[at..at + 2].copy_from_slice(&two);
-                }
-                Self {
-                    buf,
-                    fallback: None,
-                }
-            }
-            None => {
-                let mut s = String::new();
-                write_fmt(&mut s, t, "-", ":");
-                Self {
-                    buf: [0; 20],
-                    fallback: Some(s),
-                }
-            }
-        }
-    }
-
-    fn as_str(&self) -> &str {
-        match &self.fallback {
-            Some(s) => s,
-            None => std::str::from_utf8(&self.buf).unwrap_or_default(),
-        }
-    }
-}
-
-/// `20260314T150926Z`
-pub(crate) fn amz_date(t: OffsetDateTime) -> String {
-    let mut s = String::with_capacity(16);
-    if let Some(d) = digits(t) {
-        push_digits(&mut s, &d[..4]);
-        s.push('T');
-        push_digits(&mut s, &d[4..]);
-        s.push('Z');
-        return s;
-    }
-    write_fmt(&mut s, t, "", "");
-    s
-}
-
-/// `AKID/20260314/us-east-1/s3/aws4_request`, `day` being the date part of [`amz_date`].
-pub(crate) fn credential_scope(access_key_id: &str, day: &str, region: &str) -> String {
-    let mut s = String::with_capacity(access_key_id.len() + region.len() + SERVICE.len() + 24);
-    for part in [
-        access_key_id,
-        "/",
-        day,
-        "/",
-        region,
-        "/",
-        SERVICE,
-        "/aws4_request",
-    ] {
-        s.push_str(part);
-    }
-    s
-}
-
-/// `2026-03-14T16:09:26Z`, UTC, as S3 expects the policy expiration.
-pub(crate) fn write_iso8601(s: &mut String, t: OffsetDateTime) {
-    s.push_str(Iso8601::new(t).as_str());
-}
-
-/// The `fmt` path for both date forms, for years `digits` does not cover: `date_sep` goes
-/// between year, month and day, `time_sep` between hours, minutes and seconds.
-fn write_fmt(s: &mut String, t: OffsetDateTime, date_sep: &str, time_sep: &str) {
-    let _ = write!(
-        s,
-        "{:04}{date_sep}{:02}{date_sep}{:02}T{:02}{time_sep}{:02}{time_sep}{:02}Z",
-        t.year(),
-        u8::from(t.month()),
-        t.day(),
-        t.hour(),
-        t.minute(),
-        t.second()
-    );
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use time::macros::datetime;
-
-    #[test]
-    fn dates_format_like_fmt() {
-        for t in [
-            datetime!(2026-03-14 15:09:26 UTC),
-            datetime!(2000-01-01 00:00:00 UTC),
-            datetime!(0999-12-31 23:59:59 UTC),
-            datetime!(9999-12-31 23:59:59 UTC),
-            datetime!(-0005-06-07 08:09:10 UTC),
-        ] {
-            let mut fmt = String::new();
-            write_fmt(&mut fmt, t, "-", ":");
-            let mut fast = String::new();
-            write_iso8601(&mut fast, t);
-            assert_eq!(fast, fmt);
-            let mut compact = String::new();
-            write_fmt(&mut compact, t, "", "");
-            assert_eq!(amz_date(t), compact);
-            let day = amz_date(t).split('T').next().unwrap().to_string();
-            assert_eq!(
-                credential_scope("AKID", &day, "eu-west-1"),
-                format!(
-                    "AKID/{}/eu-west-1/s3/aws4_request",
-                    &compact[..compact.len() - 8]
-                )
-            );
-        }
     }
 }

@@ -1,8 +1,13 @@
-//! Human sizes (`5MiB`, `20MB`, `1024`) and durations (`30s`, `15m`, `1h`, `7d`, `90`),
-//! parsed once at the edge, and their readable forms for pages and messages.
+//! Human sizes (`5MiB`, `20MB`, `1024`), durations (`30s`, `15m`, `1h`, `7d`, `90`) and
+//! lifetimes (a duration or an absolute end such as `2026-12-25`), parsed once at the edge, and
+//! their readable forms for pages and messages.
 
 use crate::error::{Error, Result};
+use crate::wire::{utc_seconds, MAX_EXPIRY};
 use std::time::Duration;
+use time::format_description::well_known::Rfc3339;
+use time::macros::format_description;
+use time::{Date, OffsetDateTime};
 
 /// Parses a size: plain bytes, or a number with B, KB/MB/GB (powers of 1000) or
 /// KiB/MiB/GiB (powers of 1024). Case-insensitive; fractions like `1.5MiB` are allowed.
@@ -63,6 +68,68 @@ pub fn parse_duration(s: &str) -> Result<Duration> {
         _ => return Err(bad()),
     };
     n.checked_mul(mult).map(Duration::from_secs).ok_or_else(bad)
+}
+
+/// How long a URL or form should work: for a while, or until a moment.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Lifetime {
+    /// This long from when it is signed.
+    For(Duration),
+    /// Until this moment.
+    Until(OffsetDateTime),
+}
+
+impl Lifetime {
+    /// The whole seconds from `now` to the end, checked against S3's 1 second to 7 days.
+    pub fn from(self, now: OffsetDateTime) -> Result<Duration> {
+        let d = match self {
+            Lifetime::For(d) => d,
+            Lifetime::Until(at) => {
+                let (now, at) = (utc_seconds(now), utc_seconds(at));
+                if at <= now {
+                    return Err(Error::ExpiresInPast { at, now });
+                }
+                let secs = (at - now).whole_seconds().unsigned_abs();
+                if Duration::from_secs(secs) > MAX_EXPIRY {
+                    return Err(Error::ExpiresTooLate { at, now });
+                }
+                return Ok(Duration::from_secs(secs));
+            }
+        };
+        if d.is_zero() || d > MAX_EXPIRY {
+            return Err(Error::BadUrlExpiry(d));
+        }
+        Ok(d)
+    }
+}
+
+/// Parses a lifetime: a duration as [`parse_duration`] takes it, or an end as
+/// [`parse_instant`] takes it.
+pub fn parse_lifetime(s: &str) -> Result<Lifetime> {
+    if let Ok(d) = parse_duration(s) {
+        return Ok(Lifetime::For(d));
+    }
+    parse_instant(s).map(Lifetime::Until).map_err(|_| {
+        Error::Parse(format!(
+            "`{s}` is neither a duration nor a date; write 30s, 15m, 1h, 7d or seconds, or an end such as 2026-12-25 (midnight UTC), 2026-12-25T12:00:00Z or 2026-12-25T13:00:00+01:00"
+        ))
+    })
+}
+
+/// Parses a moment: RFC 3339 (`2026-12-25T12:00:00Z`, `2026-12-25T13:00:00+01:00`), or a
+/// date alone (`2026-12-25`), meaning midnight UTC at its start.
+pub fn parse_instant(s: &str) -> Result<OffsetDateTime> {
+    let t = s.trim();
+    if let Ok(at) = OffsetDateTime::parse(t, &Rfc3339) {
+        return Ok(at);
+    }
+    Date::parse(t, format_description!("[year]-[month]-[day]"))
+        .map(|d| d.midnight().assume_utc())
+        .map_err(|_| {
+            Error::Parse(format!(
+                "`{s}` is not a date or time; write 2026-12-25 (midnight UTC), 2026-12-25T12:00:00Z or 2026-12-25T13:00:00+01:00"
+            ))
+        })
 }
 
 /// A size in words for people: `5 MiB`, `20 MB`, `1.5 KiB`, `300 bytes`.
@@ -147,5 +214,28 @@ mod tests {
             .contains("15m"));
         assert_eq!(format_duration(Duration::from_secs(900)), "15 minutes");
         assert_eq!(format_duration(Duration::from_secs(3600)), "1 hour");
+    }
+
+    #[test]
+    fn lifetimes() {
+        use time::macros::datetime;
+        let now = datetime!(2026-12-24 12:00:00.5 UTC);
+        let secs = |s: &str| parse_lifetime(s).unwrap().from(now).map(|d| d.as_secs());
+        assert_eq!(secs("15m").unwrap(), 900);
+        assert_eq!(secs("2026-12-25").unwrap(), 12 * 3600);
+        assert_eq!(secs("2026-12-25T12:00:00Z").unwrap(), 24 * 3600);
+        assert_eq!(secs("2026-12-25T13:00:00+01:00").unwrap(), 24 * 3600);
+        assert_eq!(secs("2026-12-31T12:00:00Z").unwrap(), 7 * 24 * 3600);
+        let past = secs("2026-12-24").unwrap_err().to_string();
+        assert!(
+            past.contains("2026-12-24T00:00:00Z")
+                && past.contains("not after now (2026-12-24T12:00:00Z)"),
+            "{past}"
+        );
+        let far = secs("2027-01-01").unwrap_err().to_string();
+        assert!(far.contains("more than 7 days"), "{far}");
+        assert!(secs("8d").unwrap_err().to_string().contains("7 days"));
+        let bad = parse_lifetime("next tuesday").unwrap_err().to_string();
+        assert!(bad.contains("2026-12-25") && bad.contains("15m"), "{bad}");
     }
 }

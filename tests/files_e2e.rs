@@ -5,6 +5,7 @@
 #![cfg(feature = "integration")]
 
 #[path = "support/browser.rs"]
+#[allow(dead_code)]
 mod browser;
 #[path = "support/server.rs"]
 #[allow(dead_code)]
