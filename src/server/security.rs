@@ -20,15 +20,9 @@ use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::{DefaultMakeSpan, DefaultOnResponse, TraceLayer};
 use tracing::Level;
 
-/// The origin (`scheme://host[:port]`) of a URL.
+/// The origin (`scheme://host[:port]`) of a URL, or the URL itself when it has none.
 pub fn origin(url: &str) -> String {
-    match url.parse::<http::Uri>() {
-        Ok(u) => match (u.scheme_str(), u.authority()) {
-            (Some(s), Some(a)) => format!("{s}://{a}"),
-            _ => url.to_string(),
-        },
-        Err(_) => url.to_string(),
-    }
+    crate::wire::origin(url).unwrap_or_else(|| url.to_string())
 }
 
 /// The Content-Security-Policy: scripts and styles only from this server; forms, XHR and

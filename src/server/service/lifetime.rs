@@ -5,12 +5,10 @@
 use super::Result;
 use crate::server::error::ServiceError;
 use crate::server::state::AppState;
-use crate::units::{format_duration, parse_duration};
+use crate::units::{format_duration, parse_duration, parse_instant};
 use serde::Serialize;
 use std::time::Duration;
-use time::format_description::well_known::Rfc3339;
-use time::macros::format_description;
-use time::{Date, OffsetDateTime};
+use time::OffsetDateTime;
 
 /// Below this much credential life left, nothing is signed: the answer would die at once.
 pub const MIN_CREDENTIAL_LIFE: Duration = Duration::from_secs(60);
@@ -58,21 +56,12 @@ pub fn parse_wanted(expires: Option<&str>, expires_at: Option<&str>) -> Result<W
         (Some(d), None) => parse_duration(d).map(Wanted::For).map_err(|e| {
             ServiceError::BadRequest(format!("expires: {e}; write e.g. 15m, 1h, 7d or seconds"))
         }),
-        (None, Some(t)) => parse_instant(t).map(Wanted::Until).ok_or_else(|| {
+        (None, Some(t)) => parse_instant(t).map(Wanted::Until).map_err(|_| {
             ServiceError::BadRequest(format!(
                 "expires_at `{t}` is not a date or time; write e.g. 2026-12-25 or 2026-12-25T12:00:00Z"
             ))
         }),
     }
-}
-
-/// An RFC 3339 instant, or a `YYYY-MM-DD` date (midnight UTC).
-pub fn parse_instant(t: &str) -> Option<OffsetDateTime> {
-    OffsetDateTime::parse(t, &Rfc3339).ok().or_else(|| {
-        Date::parse(t, format_description!("[year]-[month]-[day]"))
-            .ok()
-            .map(|d| d.midnight().assume_utc())
-    })
 }
 
 /// Decides a lifetime as of `now`: `wanted` (or `default`), at most `max`, and never past the
