@@ -52,12 +52,7 @@ pub(crate) fn authorize(
     now: SystemTime,
 ) -> Result<Grant, Refusal> {
     let policy_b64 = authenticate(form, keys)?;
-    let policy = PostPolicy::from_base64(policy_b64).map_err(|e| {
-        Refusal::bad_request(
-            "InvalidPolicyDocument",
-            format!("Invalid Policy: {e}; the policy must be base64 JSON with \"expiration\" and \"conditions\""),
-        )
-    })?;
+    let policy = parse_policy(policy_b64)?;
     if OffsetDateTime::from(policy.expiration.clone()) <= OffsetDateTime::from(now) {
         return Err(Refusal::policy("Policy expired."));
     }
@@ -204,6 +199,37 @@ fn authenticate<'f>(form: &'f FormFields, keys: StoreKeys<'_>) -> Result<&'f str
         ));
     }
     Ok(policy)
+}
+
+/// Reads the (authenticated) base64 policy; its expiration must be an ISO 8601
+/// UTC time such as `2026-03-14T15:09:26Z` (s3s alone also takes other forms).
+fn parse_policy(policy_b64: &str) -> Result<PostPolicy, Refusal> {
+    use base64::Engine as _;
+    let invalid = |why: String| {
+        Refusal::bad_request(
+            "InvalidPolicyDocument",
+            format!("Invalid Policy: {why}; the policy must be base64 JSON with \"expiration\" (like 2026-03-14T15:09:26Z) and \"conditions\""),
+        )
+    };
+    let json = base64::engine::general_purpose::STANDARD
+        .decode(policy_b64)
+        .map_err(|e| invalid(format!("not base64 ({e})")))?;
+    let json = String::from_utf8(json).map_err(|_| invalid("not UTF-8".into()))?;
+    let doc: serde_json::Value =
+        serde_json::from_str(&json).map_err(|e| invalid(format!("not JSON ({e})")))?;
+    let expiration = doc
+        .get("expiration")
+        .and_then(|e| e.as_str())
+        .unwrap_or_default();
+    let iso_utc = expiration.ends_with('Z')
+        && OffsetDateTime::parse(expiration, &time::format_description::well_known::Rfc3339)
+            .is_ok_and(|_| expiration.as_bytes().get(10) == Some(&b'T'));
+    if !iso_utc {
+        return Err(invalid(format!(
+            "expiration {expiration:?} is not an ISO 8601 UTC time"
+        )));
+    }
+    PostPolicy::from_json(&json).map_err(|e| invalid(e.to_string()))
 }
 
 /// S3's answer to a form without a field it needs.
