@@ -17,6 +17,7 @@ PACKAGES=(
   chromium
   chromium-driver
   curl
+  python3-venv   # the venv of PyPI clients below (signpost store tests)
   python3        # free-port picking and Content-MD5 in scripts/ceph.sh
 )
 
@@ -99,5 +100,34 @@ JS_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd -P)/tests/js"
 install_js_clients "$JS_ROOT"
 install_js_clients "$JS_ROOT/uppy5"
 # === end of JavaScript test clients ==========================================
+
+# ---- signpost store clients (PyPI awscli + boto3 in a venv) -------------------
+# Tests that drive `signpost store` with the AWS CLI and boto3 look for them in
+# $SIGNPOST_TEST_VENV (default ~/.cache/signpost-test-venv). Idempotent: pip runs
+# only when the pinned versions are not there yet.
+SIGNPOST_TEST_VENV="${SIGNPOST_TEST_VENV:-$HOME/.cache/signpost-test-venv}"
+PY_CLIENTS=(awscli==1.46.2 boto3==1.44.8)
+install_py_clients() {
+  local want have
+  want="$(printf '%s\n' "${PY_CLIENTS[@]}" | sort)"
+  if [[ -x "$SIGNPOST_TEST_VENV/bin/python" ]]; then
+    have="$("$SIGNPOST_TEST_VENV/bin/python" -m pip freeze 2>/dev/null | grep -iE '^(awscli|boto3)==' | sort || true)"
+    if [[ "$have" == "$want" ]]; then
+      echo "install-test-deps: awscli and boto3 already in $SIGNPOST_TEST_VENV"
+      return 0
+    fi
+  fi
+  echo "install-test-deps: installing ${PY_CLIENTS[*]} into $SIGNPOST_TEST_VENV"
+  if ! python3 -m venv "$SIGNPOST_TEST_VENV"; then
+    echo "install-test-deps: ERROR: python3 -m venv failed; install python3-venv (apt-get install python3-venv)" >&2
+    return 1
+  fi
+  if ! "$SIGNPOST_TEST_VENV/bin/python" -m pip install -q "${PY_CLIENTS[@]}"; then
+    echo "install-test-deps: ERROR: pip could not install ${PY_CLIENTS[*]}; check network access to PyPI" >&2
+    return 1
+  fi
+}
+# ---- end of signpost store clients ------------------------------------------
+install_py_clients
 
 echo "install-test-deps: done"

@@ -30,6 +30,9 @@ pub enum Command {
     /// Run the upload server (with no config: demo profiles on an embedded S3 store).
     #[cfg(feature = "server")]
     Serve(signpost::server::ServeArgs),
+    /// Run the embedded S3-compatible store on its own, printing its endpoint and keys (for tests; not for production).
+    #[cfg(feature = "server")]
+    Store(crate::store_cmd::StoreArgs),
 }
 
 /// Where and how to sign: shared by `sign` and `presign`.

@@ -1,6 +1,8 @@
 //! The `signpost` binary: parses the command line and maps errors to exit codes.
 
 mod cli;
+#[cfg(feature = "server")]
+mod store_cmd;
 
 use clap::Parser;
 use std::process::ExitCode;
@@ -13,6 +15,8 @@ async fn main() -> ExitCode {
         cli::Command::Presign(a) => cli::presign(a).await,
         #[cfg(feature = "server")]
         cli::Command::Serve(a) => signpost::server::serve(a).await,
+        #[cfg(feature = "server")]
+        cli::Command::Store(a) => store_cmd::run(a).await,
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -3,22 +3,23 @@
 //! s3s-fs compares a declared digest only after it has moved the file into
 //! place, so a PUT or POST with a wrong digest answers `BadDigest` and yet
 //! leaves the bad object behind (overwriting any previous one). S3 stores
-//! nothing in that case. When a request declares a digest, the store reads
-//! the body into memory first (a POST body is in memory already), checks
-//! every declared digest, and only then hands the bytes to s3s-fs.
+//! nothing in that case. A PUT that declares a digest is read into memory
+//! and checked before s3s-fs sees it ([`Declared::verify`]); a POST upload
+//! is checked as it streams ([`DigestCheck`]), and a mismatch fails the
+//! stream before s3s-fs renames its temp file into place.
 
 use bytes::BytesMut;
 use futures_util::StreamExt as _;
 use s3s::checksum::ChecksumHasher;
 use s3s::crypto::{Checksum as _, Crc32, Crc32c, Crc64Nvme, Md5, Sha1, Sha256};
-use s3s::dto::{PostObjectInput, PutObjectInput, StreamingBlob};
+use s3s::dto::{PutObjectInput, StreamingBlob};
 use s3s::{s3_error, Body, S3Error, S3ErrorCode, S3Result, StdError};
 
 /// Largest body held in memory to verify a declared digest.
 pub(crate) const MAX_VERIFIED_BODY: u64 = 256 * 1024 * 1024;
 
 /// The digests a request declares for its body (base64, as sent).
-#[derive(Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub(crate) struct Declared {
     md5: Option<String>,
     crc32: Option<String>,
@@ -44,9 +45,22 @@ macro_rules! declared_from {
         }
     )*};
 }
-declared_from!(PutObjectInput, PostObjectInput);
+declared_from!(PutObjectInput);
 
 impl Declared {
+    /// The digests a POST form declares in its fields (`content-md5`, `x-amz-checksum-*`).
+    pub(crate) fn from_fields<'a>(field: impl Fn(&str) -> Option<&'a str>) -> Self {
+        let get = |name: &str| field(name).map(str::to_owned);
+        Declared {
+            md5: get("content-md5"),
+            crc32: get("x-amz-checksum-crc32"),
+            crc32c: get("x-amz-checksum-crc32c"),
+            crc64nvme: get("x-amz-checksum-crc64nvme"),
+            sha1: get("x-amz-checksum-sha1"),
+            sha256: get("x-amz-checksum-sha256"),
+        }
+    }
+
     /// True when the request declares no digest at all.
     pub(crate) fn is_empty(&self) -> bool {
         *self == Declared::default()
@@ -64,26 +78,58 @@ impl Declared {
         if self.is_empty() {
             return Ok(Some(body));
         }
-        let mut md5 = Md5::new();
-        let mut hasher = ChecksumHasher {
-            crc32: self.crc32.as_ref().map(|_| Crc32::new()),
-            crc32c: self.crc32c.as_ref().map(|_| Crc32c::new()),
-            sha1: self.sha1.as_ref().map(|_| Sha1::new()),
-            sha256: self.sha256.as_ref().map(|_| Sha256::new()),
-            crc64nvme: self.crc64nvme.as_ref().map(|_| Crc64Nvme::new()),
-        };
+        let mut check = DigestCheck::new(self.clone());
         let mut buf = BytesMut::new();
         while let Some(chunk) = body.next().await {
             let chunk = chunk.map_err(body_error)?;
             if (buf.len() + chunk.len()) as u64 > MAX_VERIFIED_BODY {
                 return Err(too_large());
             }
-            md5.update(&chunk);
-            hasher.update(&chunk);
+            check.update(&chunk);
             buf.extend_from_slice(&chunk);
         }
+        check.finish()?;
+        Ok(Some(StreamingBlob::from(Body::from(buf.freeze()))))
+    }
+}
 
-        if let Some(declared) = &self.md5 {
+/// Declared digests checked as the bytes go by, for bodies too large to hold.
+pub(crate) struct DigestCheck {
+    declared: Declared,
+    md5: Option<Md5>,
+    hasher: ChecksumHasher,
+}
+
+impl DigestCheck {
+    /// Starts hashing for every digest `declared` names.
+    pub(crate) fn new(declared: Declared) -> Self {
+        let d = &declared;
+        let hasher = ChecksumHasher {
+            crc32: d.crc32.as_ref().map(|_| Crc32::new()),
+            crc32c: d.crc32c.as_ref().map(|_| Crc32c::new()),
+            sha1: d.sha1.as_ref().map(|_| Sha1::new()),
+            sha256: d.sha256.as_ref().map(|_| Sha256::new()),
+            crc64nvme: d.crc64nvme.as_ref().map(|_| Crc64Nvme::new()),
+        };
+        let md5 = d.md5.as_ref().map(|_| Md5::new());
+        Self {
+            declared,
+            md5,
+            hasher,
+        }
+    }
+
+    /// Feeds the next bytes of the body.
+    pub(crate) fn update(&mut self, chunk: &[u8]) {
+        if let Some(md5) = &mut self.md5 {
+            md5.update(chunk);
+        }
+        self.hasher.update(chunk);
+    }
+
+    /// Compares every declared digest with the bytes seen.
+    pub(crate) fn finish(self) -> S3Result<()> {
+        if let (Some(declared), Some(md5)) = (&self.declared.md5, self.md5) {
             use base64::Engine as _;
             let declared = base64::engine::general_purpose::STANDARD
                 .decode(declared)
@@ -97,13 +143,14 @@ impl Declared {
                 ));
             }
         }
-        let computed = hasher.finalize();
+        let computed = self.hasher.finalize();
+        let d = &self.declared;
         let pairs = [
-            ("CRC32", &self.crc32, &computed.checksum_crc32),
-            ("CRC32C", &self.crc32c, &computed.checksum_crc32c),
-            ("CRC64NVME", &self.crc64nvme, &computed.checksum_crc64nvme),
-            ("SHA1", &self.sha1, &computed.checksum_sha1),
-            ("SHA256", &self.sha256, &computed.checksum_sha256),
+            ("CRC32", &d.crc32, &computed.checksum_crc32),
+            ("CRC32C", &d.crc32c, &computed.checksum_crc32c),
+            ("CRC64NVME", &d.crc64nvme, &computed.checksum_crc64nvme),
+            ("SHA1", &d.sha1, &computed.checksum_sha1),
+            ("SHA256", &d.sha256, &computed.checksum_sha256),
         ];
         for (name, declared, computed) in pairs {
             if declared.is_some() && declared != computed {
@@ -113,7 +160,7 @@ impl Declared {
                 ));
             }
         }
-        Ok(Some(StreamingBlob::from(Body::from(buf.freeze()))))
+        Ok(())
     }
 }
 

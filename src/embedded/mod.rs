@@ -26,39 +26,38 @@
 //! holds their `x-amz-date` to 15 minutes; the policy expiration is what
 //! counts), and CORS.
 
+mod banner;
+mod bucket_ops;
+mod buckets;
 mod cors;
 mod digest;
-mod form;
 mod frontend;
+mod keys;
+mod post;
 mod respond;
+mod serve;
 mod store;
 
 use std::fmt;
 use std::net::{Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::path::PathBuf;
 use std::sync::Arc;
-use std::time::Duration;
 
-use hyper_util::rt::{TokioExecutor, TokioIo};
-use hyper_util::server::conn::auto;
 use s3s::auth::SimpleAuth;
 use s3s::config::{S3Config, StaticConfigProvider};
 use s3s::service::{S3Service, S3ServiceBuilder};
-use tokio::net::{TcpListener, TcpStream};
+use tokio::net::TcpListener;
 use tokio::sync::watch;
-use tokio::task::{JoinHandle, JoinSet};
+use tokio::task::JoinHandle;
 
-use self::cors::CorsPolicy;
+use self::buckets::Buckets;
+use self::cors::Cors;
 use self::frontend::Frontend;
+use self::post::PostObject;
 use self::store::GuardedStore;
 
 /// Clock skew allowed for header-signed and presigned requests (S3's 15 minutes).
 const REQUEST_SKEW_SECS: u32 = 15 * 60;
-/// How old a POST policy's `x-amz-date` may be: the policy's own expiration
-/// is what limits a form, and S3 accepts forms signed days before use.
-const POST_SKEW_SECS: u32 = 7 * 24 * 60 * 60;
-/// How long `shutdown` waits for requests in flight.
-const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
 
 /// How to run the embedded store.
 #[derive(Clone)]
@@ -129,7 +128,8 @@ pub enum EmbeddedError {
 pub struct EmbeddedS3 {
     addr: SocketAddr,
     endpoint: String,
-    cors: Arc<CorsPolicy>,
+    cfg: EmbeddedConfig,
+    cors: Arc<Cors>,
     shutdown: watch::Sender<bool>,
     task: JoinHandle<()>,
 }
@@ -160,7 +160,15 @@ impl EmbeddedS3 {
             path: root.clone(),
             message: format!("{e:?}"),
         })?;
-        let store = GuardedStore::new(fs, root, cfg.region.clone());
+        let buckets =
+            Buckets::open(&root)
+                .await
+                .map(Arc::new)
+                .map_err(|e| EmbeddedError::Store {
+                    path: root.clone(),
+                    message: e.to_string(),
+                })?;
+        let store = GuardedStore::new(fs, root, cfg.region.clone(), Arc::clone(&buckets));
 
         let listener =
             TcpListener::bind(cfg.listen)
@@ -177,19 +185,25 @@ impl EmbeddedS3 {
             })?;
         let endpoint = format!("http://{}", reachable(addr));
 
-        let cors = Arc::new(CorsPolicy::new(cfg.cors_origins.clone()));
+        let cors = Arc::new(Cors::new(cfg.cors_origins.clone(), buckets));
         let frontend = Arc::new(Frontend {
-            plain: s3_service(&store, &cfg, REQUEST_SKEW_SECS),
-            forms: s3_service(&store, &cfg, POST_SKEW_SECS),
+            s3: s3_service(&store, &cfg),
+            post: PostObject {
+                store,
+                access_key: cfg.access_key.clone(),
+                secret_key: cfg.secret_key.clone(),
+                region: cfg.region.clone(),
+            },
             cors: Arc::clone(&cors),
             fallback_host: reachable(addr).to_string(),
         });
         let (shutdown, stop) = watch::channel(false);
-        let task = tokio::spawn(serve(listener, frontend, stop));
+        let task = tokio::spawn(serve::serve(listener, frontend, stop));
         tracing::info!(%endpoint, data_dir = %cfg.data_dir.display(), "embedded S3 store listening");
         Ok(EmbeddedS3 {
             addr,
             endpoint,
+            cfg,
             cors,
             shutdown,
             task,
@@ -204,6 +218,23 @@ impl EmbeddedS3 {
     /// The address actually bound.
     pub fn local_addr(&self) -> SocketAddr {
         self.addr
+    }
+
+    /// The region requests must be signed for.
+    pub fn region(&self) -> &str {
+        &self.cfg.region
+    }
+
+    /// The access key the store accepts.
+    pub fn access_key(&self) -> &str {
+        &self.cfg.access_key
+    }
+
+    /// What to print at start: endpoint, region, keys (the secret too: that
+    /// is the point), data directory, buckets, and `export` lines for the
+    /// AWS CLI, the AWS SDKs and `signpost sign`/`presign`.
+    pub fn banner(&self) -> String {
+        banner::render(&self.endpoint, &self.cfg)
     }
 
     /// Replaces the CORS origins; takes effect for the next request.
@@ -268,67 +299,14 @@ fn reachable(addr: SocketAddr) -> SocketAddr {
     }
 }
 
-fn s3_service(store: &GuardedStore, cfg: &EmbeddedConfig, skew_secs: u32) -> S3Service {
+fn s3_service(store: &GuardedStore, cfg: &EmbeddedConfig) -> S3Service {
     let mut builder = S3ServiceBuilder::new(store.clone());
     builder.set_auth(SimpleAuth::from_single(
         cfg.access_key.clone(),
         cfg.secret_key.clone(),
     ));
     let mut config = S3Config::default();
-    config.presigned_url_max_skew_time_secs = skew_secs;
+    config.presigned_url_max_skew_time_secs = REQUEST_SKEW_SECS;
     builder.set_config(Arc::new(StaticConfigProvider::new(Arc::new(config))));
     builder.build()
-}
-
-/// Accepts connections until told to stop, then drains them.
-async fn serve(listener: TcpListener, frontend: Arc<Frontend>, mut stop: watch::Receiver<bool>) {
-    let mut conns = JoinSet::new();
-    loop {
-        tokio::select! {
-            // Also fires when the `EmbeddedS3` handle is dropped.
-            _ = stop.changed() => break,
-            accepted = listener.accept() => match accepted {
-                Ok((stream, _peer)) => {
-                    conns.spawn(serve_connection(stream, Arc::clone(&frontend), stop.clone()));
-                }
-                Err(e) => {
-                    // E.g. out of file descriptors: back off instead of spinning.
-                    tracing::warn!(error = %e, "embedded S3: accept failed");
-                    tokio::time::sleep(Duration::from_millis(50)).await;
-                }
-            },
-            Some(_) = conns.join_next(), if !conns.is_empty() => {}
-        }
-    }
-    drop(listener);
-    let drained = tokio::time::timeout(SHUTDOWN_GRACE, async {
-        while conns.join_next().await.is_some() {}
-    })
-    .await;
-    if drained.is_err() {
-        tracing::warn!("embedded S3: connections still open after the grace period, closing them");
-        conns.abort_all();
-    }
-}
-
-async fn serve_connection(
-    stream: TcpStream,
-    frontend: Arc<Frontend>,
-    mut stop: watch::Receiver<bool>,
-) {
-    let _ = stream.set_nodelay(true);
-    let service = hyper::service::service_fn(move |req| Arc::clone(&frontend).handle(req));
-    let builder = auto::Builder::new(TokioExecutor::new());
-    let conn = builder.serve_connection(TokioIo::new(stream), service);
-    let mut conn = std::pin::pin!(conn);
-    let result = tokio::select! {
-        result = conn.as_mut() => result,
-        _ = stop.changed() => {
-            conn.as_mut().graceful_shutdown();
-            conn.await
-        }
-    };
-    if let Err(e) = result {
-        tracing::debug!(error = %e, "embedded S3: connection ended with an error");
-    }
 }

@@ -1,16 +1,13 @@
-//! Responses the wrapper writes itself instead of s3s.
-//!
-//! s3s renders the POST success response (303 redirect, 201 `PostResponse`
-//! XML) from the *raw* `key` form field, so a key with `${filename}` would
-//! come back unexpanded. The store's `post_object` therefore hands a
-//! [`PostOutcome`] back through the response extensions and the frontend
-//! re-renders the success response from it. s3s's 400 for a failed policy
-//! condition is turned into S3's 403 by [`policy_failure_as_s3`], and the
-//! frontend's own rejections use [`xml_error`], so every error looks like S3's.
+//! Responses the store writes itself rather than through s3s: the answers to
+//! a POST upload (success as [`PostOutcome`], refusal as [`Refusal`]) and the
+//! frontend's own errors, all in S3's XML and with S3's codes.
+
+use std::borrow::Cow;
 
 use http::header::{self, HeaderValue};
 use http::{Response, StatusCode, Uri};
 use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
+use s3s::S3Error;
 
 /// Characters kept as they are in a query value (RFC 3986 unreserved).
 const QUERY_VALUE: &AsciiSet = &NON_ALPHANUMERIC
@@ -151,47 +148,68 @@ fn redirect_location(target: &str, bucket: &str, key: &str, etag: &str) -> Strin
     out
 }
 
-/// S3's answer to a failed policy condition in place of s3s's.
-///
-/// s3s refuses a form whose field breaks an `eq`/`starts-with` condition (or
-/// whose `bucket` field contradicts the URL) with 400 `InvalidPolicyDocument`;
-/// S3 answers 403 `AccessDenied`, "Invalid according to Policy: ...", and
-/// keeps `InvalidPolicyDocument` for policies it cannot read.
-pub(crate) fn policy_failure_as_s3(resp: Response<s3s::Body>) -> Response<s3s::Body> {
-    if resp.status() != StatusCode::BAD_REQUEST {
-        return resp;
-    }
-    let Some(bytes) = resp.body().bytes() else {
-        return resp;
-    };
-    let Ok(text) = std::str::from_utf8(&bytes) else {
-        return resp;
-    };
-    if !text.contains("<Code>InvalidPolicyDocument</Code>") {
-        return resp;
-    }
-    let message = text
-        .split_once("<Message>")
-        .and_then(|(_, rest)| rest.split_once("</Message>"))
-        .map(|(m, _)| xml_unescape(m));
-    match message {
-        Some(m) if m.starts_with("Policy condition ") || m.starts_with("Bucket in form field") => {
-            xml_error(
-                StatusCode::FORBIDDEN,
-                "AccessDenied",
-                &format!("Invalid according to Policy: {m}"),
-            )
+/// Why a request was refused, in S3's words: status, error code and message.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Refusal {
+    /// The HTTP status.
+    pub status: StatusCode,
+    /// S3's error code, e.g. `AccessDenied`.
+    pub code: Cow<'static, str>,
+    /// The message for the client (never a secret).
+    pub message: String,
+}
+
+impl Refusal {
+    /// A refusal with any status and code.
+    pub(crate) fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
+        Self {
+            status,
+            code: Cow::Borrowed(code),
+            message: message.into(),
         }
-        _ => resp,
+    }
+
+    /// 400 with `code`.
+    pub(crate) fn bad_request(code: &'static str, message: impl Into<String>) -> Self {
+        Self::new(StatusCode::BAD_REQUEST, code, message)
+    }
+
+    /// 403 `AccessDenied`.
+    pub(crate) fn access_denied(message: impl Into<String>) -> Self {
+        Self::new(StatusCode::FORBIDDEN, "AccessDenied", message)
+    }
+
+    /// S3's answer to a form that breaks its policy: 403 `AccessDenied`.
+    pub(crate) fn policy(detail: impl std::fmt::Display) -> Self {
+        Self::access_denied(format!("Invalid according to Policy: {detail}"))
+    }
+
+    /// The XML error response.
+    pub(crate) fn into_response<B: From<String>>(self) -> Response<B> {
+        xml_error(self.status, &self.code, &self.message)
     }
 }
 
-fn xml_unescape(s: &str) -> String {
-    s.replace("&lt;", "<")
-        .replace("&gt;", ">")
-        .replace("&quot;", "\"")
-        .replace("&apos;", "'")
-        .replace("&amp;", "&")
+impl From<S3Error> for Refusal {
+    fn from(e: S3Error) -> Self {
+        let status = e
+            .status_code()
+            .or_else(|| e.code().status_code())
+            .unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+        if status.is_server_error() {
+            tracing::error!(error = ?e, "embedded S3: storing an upload failed");
+            return Self::new(
+                status,
+                "InternalError",
+                "We encountered an internal error. Please try again.",
+            );
+        }
+        Self {
+            status,
+            code: Cow::Owned(e.code().as_str().to_owned()),
+            message: e.message().unwrap_or_default().to_owned(),
+        }
+    }
 }
 
 /// An S3-style XML error response.
@@ -270,33 +288,6 @@ mod tests {
         let r: Response<String> = outcome(None, Some(299)).render("h");
         assert_eq!(r.status(), StatusCode::NO_CONTENT);
         assert_eq!(r.headers()[header::ETAG], "\"abc\"");
-    }
-
-    #[test]
-    fn failed_conditions_become_access_denied() {
-        let s3s_answer = |code: &str, msg: &str| {
-            let mut r: Response<s3s::Body> = xml_error(StatusCode::BAD_REQUEST, code, msg);
-            *r.status_mut() = StatusCode::BAD_REQUEST;
-            r
-        };
-        let r = policy_failure_as_s3(s3s_answer(
-            "InvalidPolicyDocument",
-            "Policy condition 'eq' for field 'content-type' failed: expected 'a', got 'b'",
-        ));
-        assert_eq!(r.status(), StatusCode::FORBIDDEN);
-        let body = String::from_utf8(r.body().bytes().expect("bytes").to_vec()).expect("utf-8");
-        assert!(body.contains("<Code>AccessDenied</Code>"), "{body}");
-        assert!(
-            body.contains("Invalid according to Policy: Policy condition 'eq'"),
-            "{body}"
-        );
-        let unreadable = policy_failure_as_s3(s3s_answer(
-            "InvalidPolicyDocument",
-            "failed to parse POST policy",
-        ));
-        assert_eq!(unreadable.status(), StatusCode::BAD_REQUEST);
-        let other = policy_failure_as_s3(s3s_answer("EntityTooLarge", "Policy condition x"));
-        assert_eq!(other.status(), StatusCode::BAD_REQUEST);
     }
 
     #[test]
