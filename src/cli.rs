@@ -349,12 +349,13 @@ fn check_credentials(creds: &Credentials, url: &PresignedUrl, strict: bool) -> R
         return Ok(());
     };
     let (creds_end, url_end) = (iso8601(creds_end), iso8601(url.expires_at));
-    let what = format!(
-        "the credentials expire at {creds_end}, before the URL would ({url_end}), so it stops working at {creds_end}"
-    );
     if strict {
-        bail!("{what}; give a shorter --expires, or refresh the credentials first");
+        bail!(
+            "the credentials expire at {creds_end}, before the URL would ({url_end}); give an --expires that ends by {creds_end}, or refresh the credentials first"
+        );
     }
-    eprintln!("warning: {what}; give a shorter --expires, or --strict to refuse");
+    eprintln!(
+        "warning: the credentials expire at {creds_end}, before the URL would ({url_end}), so it stops working at {creds_end}; give a shorter --expires, or --strict to refuse"
+    );
     Ok(())
 }

@@ -63,15 +63,6 @@ impl Endpoint {
         self.path_style
     }
 
-    /// The endpoint URL without a bucket, e.g. `http://127.0.0.1:9000`.
-    pub fn base_url(&self, region: &str) -> String {
-        if self.aws {
-            format!("https://s3.{region}.amazonaws.com")
-        } else {
-            format!("{}://{}", self.scheme, self.host)
-        }
-    }
-
     fn host_for(&self, bucket: &str, region: &str) -> String {
         // us-east-1 answers on the global name, as botocore addresses it.
         let s3 = if region == "us-east-1" {

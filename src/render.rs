@@ -8,7 +8,7 @@ use crate::wire::write_iso8601;
 use askama::Template;
 
 /// Quotes `s` for a POSIX shell.
-pub fn shell_quote(s: &str) -> String {
+fn shell_quote(s: &str) -> String {
     format!("'{}'", s.replace('\'', r"'\''"))
 }
 

@@ -1,6 +1,8 @@
 //! The `signpost` binary as a new user runs it against a real S3 (Ceph radosgw): the JSON,
 //! curl and HTML forms it prints upload for real, its presigned URLs work with plain curl,
-//! lint errors stop it with nothing on stdout, and lint warnings do not.
+//! lint errors stop it with nothing on stdout, and lint warnings do not; and (in
+//! `cli_ceph/presign.rs`) presign head/delete, absolute expiries, sized PUTs and credentials
+//! that expire before the URL.
 //!
 //! The binary runs with a clean environment holding only the AWS variables a user would set.
 //! Needs `SIGNPOST_TEST_*` (see `scripts/test.sh`) and curl.
@@ -8,6 +10,9 @@
 #![cfg(all(feature = "cli", feature = "integration"))]
 
 mod support;
+
+#[path = "cli_ceph/presign.rs"]
+mod presign;
 
 use std::fmt;
 use std::path::Path;

@@ -1,6 +1,7 @@
 //! The library against a real S3 (Ceph radosgw): forms signed by signpost are accepted and
 //! stored byte for byte; forged, expired or out-of-policy forms are refused with nothing
-//! stored; presigned PUT, GET, HEAD and DELETE URLs work, and expired ones do not.
+//! stored; presigned PUT, GET, HEAD and DELETE URLs work, and expired ones do not; and
+//! (in `s3_ceph/requests.rs`) signed PUT headers, ListObjectsV2 and multipart uploads.
 //!
 //! Every refusal test first shows that the untampered form is accepted, so a refusal can
 //! only come from the one thing the test changed. Each test works under its own key
@@ -9,6 +10,9 @@
 #![cfg(feature = "integration")]
 
 mod support;
+
+#[path = "s3_ceph/requests.rs"]
+mod requests;
 
 use std::time::Duration;
 
