@@ -713,6 +713,28 @@ async fn health_static_files_and_unknown_routes() {
     }
 }
 
+/// A DNS-rebinding page reaches a local demo under another host name: the demo (no sign-in)
+/// answers 421 to any host but its own.
+#[tokio::test]
+async fn the_demo_answers_only_for_its_own_host() {
+    let (_, app) = oneshot_app(config(&base())).await;
+    let with_host = |host: &str| {
+        Request::builder()
+            .uri("/")
+            .header("host", host)
+            .body(Body::empty())
+            .unwrap()
+    };
+    for host in ["evil.example", "evil.example:8080", "127.0.0.2:8080"] {
+        let r = call(&app, with_host(host)).await;
+        assert_eq!(r.status, 421, "{host}: {}", r.body);
+        assert!(r.body.contains("127.0.0.1:8080"), "{}", r.body);
+    }
+    for host in ["127.0.0.1:8080", "localhost:8080"] {
+        call(&app, with_host(host)).await.expect(200);
+    }
+}
+
 #[tokio::test]
 async fn every_response_carries_the_security_headers() {
     let (_, app) = oneshot_app(config(&with_tokens(""))).await;

@@ -25,7 +25,7 @@ pub mod state;
 pub mod testing;
 pub(crate) mod upload_state;
 
-pub use run::{serve, start, Running};
+pub use run::{serve, start, start_with, Running, StartOptions};
 pub use state::AppState;
 
 use axum::Router;
@@ -50,6 +50,17 @@ pub struct ServeArgs {
     /// compiled into the binary (for working on them).
     #[arg(long, env = "SIGNPOST_STATIC_DIR")]
     pub static_dir: Option<PathBuf>,
+    /// The embedded store's access key (without `[s3]`); generated when not given.
+    #[arg(long, env = "SIGNPOST_STORE_ACCESS_KEY", requires = "store_secret_key")]
+    pub store_access_key: Option<String>,
+    /// The embedded store's secret key (without `[s3]`); generated when not given.
+    #[arg(
+        long,
+        env = "SIGNPOST_STORE_SECRET_KEY",
+        requires = "store_access_key",
+        hide_env_values = true
+    )]
+    pub store_secret_key: Option<String>,
 }
 
 /// Why the server could not start.

@@ -47,14 +47,19 @@ impl Running {
 async fn start_embedded(
     config: &Config,
     data_dir: PathBuf,
+    keys: Option<(String, String)>,
     addr: SocketAddr,
     public_url: &str,
 ) -> Result<(EmbeddedS3, Credentials), ServeError> {
-    let access_key = format!(
-        "signpost-{}",
-        &uuid::Uuid::new_v4().simple().to_string()[..12]
-    );
-    let secret_key = uuid::Uuid::new_v4().simple().to_string();
+    let (access_key, secret_key) = keys.unwrap_or_else(|| {
+        (
+            format!(
+                "signpost-{}",
+                &uuid::Uuid::new_v4().simple().to_string()[..12]
+            ),
+            uuid::Uuid::new_v4().simple().to_string(),
+        )
+    });
     let mut buckets: Vec<String> = config.profiles.iter().map(|p| p.bucket.clone()).collect();
     buckets.sort();
     buckets.dedup();
@@ -78,12 +83,41 @@ async fn start_embedded(
     Ok((store, Credentials::new(access_key, secret_key)))
 }
 
+/// How to start, beyond the config.
+#[derive(Debug, Clone, Default)]
+pub struct StartOptions {
+    /// Where the embedded store keeps files (without `[s3]`).
+    pub data_dir: PathBuf,
+    /// Serve static files from here instead of the compiled-in copies.
+    pub static_dir: Option<PathBuf>,
+    /// The embedded store's access and secret key; generated when `None`.
+    pub store_keys: Option<(String, String)>,
+}
+
 /// Binds, starts the embedded store if needed, and serves in the background.
 pub async fn start(
     config: Config,
     data_dir: PathBuf,
     static_dir: Option<PathBuf>,
 ) -> Result<Running, ServeError> {
+    start_with(
+        config,
+        StartOptions {
+            data_dir,
+            static_dir,
+            store_keys: None,
+        },
+    )
+    .await
+}
+
+/// [`start`], with every option.
+pub async fn start_with(config: Config, opts: StartOptions) -> Result<Running, ServeError> {
+    let StartOptions {
+        data_dir,
+        static_dir,
+        store_keys,
+    } = opts;
     let listener = TcpListener::bind(config.server.listen)
         .await
         .map_err(|e| ServeError::Bind(config.server.listen, e))?;
@@ -98,7 +132,8 @@ pub async fn start(
 
     let mut embedded = None;
     let state = if config.s3.is_none() {
-        let (store, creds) = start_embedded(&config, data_dir, addr, &public_url).await?;
+        let (store, creds) =
+            start_embedded(&config, data_dir, store_keys, addr, &public_url).await?;
         let endpoint = store.endpoint();
         let st = AppState::new(config, public_url.clone(), Some((&endpoint, creds))).await?;
         embedded = Some(store);
@@ -163,20 +198,35 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         .try_init();
     let mut config = match &args.config {
         Some(path) => Config::load(path)?,
-        None => Config::demo(
+        None => Config::demo_with_env(
             config::DEFAULT_LISTEN
                 .parse()
                 .expect("valid default address"),
-        ),
+            &|k| std::env::var(k).ok(),
+        )?,
     };
     if let Some(l) = args.listen {
         config.server.listen = l;
     }
     let demo = config.s3.is_none();
-    let running = start(config, args.data_dir.clone(), args.static_dir.clone()).await?;
+    let store_keys = args
+        .store_access_key
+        .clone()
+        .zip(args.store_secret_key.clone());
+    let running = start_with(
+        config,
+        StartOptions {
+            data_dir: args.data_dir.clone(),
+            static_dir: args.static_dir.clone(),
+            store_keys,
+        },
+    )
+    .await?;
     if let Some(store) = &running.embedded {
-        let dir = std::fs::canonicalize(&args.data_dir).unwrap_or(args.data_dir.clone());
-        tracing::info!(endpoint = %store.endpoint(), data_dir = %dir.display(), "embedded S3 store running (for trying signpost and for tests; not for production)");
+        println!(
+            "No [s3] section in the config, so signpost runs its embedded S3-compatible store (for trying signpost and for tests; not for production).\n{}",
+            store.banner()
+        );
     }
     println!(
         "signpost is running: open {}/ in a browser{}",

@@ -116,8 +116,64 @@ pub fn api_cors(router: Router<Arc<AppState>>, state: &Arc<AppState>) -> Router<
     )
 }
 
+/// The `Host` values a demo (no sign-in) answers to: its public URL's, and the loopback
+/// names for the same port when it listens on loopback.
+fn demo_hosts(public_url: &str) -> Vec<String> {
+    let Ok(uri) = public_url.parse::<http::Uri>() else {
+        return vec![];
+    };
+    let Some(a) = uri.authority() else {
+        return vec![];
+    };
+    let mut hosts = vec![a.as_str().to_ascii_lowercase()];
+    let loopback = matches!(a.host(), "127.0.0.1" | "localhost" | "[::1]");
+    if let (true, Some(port)) = (loopback, a.port_u16()) {
+        for h in ["127.0.0.1", "localhost", "[::1]"] {
+            hosts.push(format!("{h}:{port}"));
+        }
+    }
+    hosts
+}
+
+/// In the demo (no sign-in), answers only requests for its own host: a page on another
+/// site that rebinds its DNS name to 127.0.0.1 gets 421, not the demo.
+async fn demo_host_only(
+    axum::extract::State(allowed): axum::extract::State<Arc<Vec<String>>>,
+    req: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    let host = req
+        .headers()
+        .get(http::header::HOST)
+        .and_then(|h| h.to_str().ok())
+        .map(str::to_ascii_lowercase);
+    match host {
+        Some(h) if !allowed.contains(&h) => (
+            StatusCode::MISDIRECTED_REQUEST,
+            format!(
+                "this signpost demo answers only for {}; open it at that address",
+                allowed
+                    .first()
+                    .map(String::as_str)
+                    .unwrap_or("its own address")
+            ),
+        )
+            .into_response(),
+        _ => next.run(req).await,
+    }
+}
+
 /// Wraps the whole router in headers, limits, timeouts and logs.
 pub fn apply(router: Router<Arc<AppState>>, state: &Arc<AppState>) -> Router<Arc<AppState>> {
+    let router = if state.auth.required() {
+        router
+    } else {
+        router.layer(axum::middleware::from_fn_with_state(
+            Arc::new(demo_hosts(&state.public_url)),
+            demo_host_only,
+        ))
+    };
     let csp = HeaderValue::from_str(&state.csp)
         .unwrap_or_else(|_| HeaderValue::from_static("default-src 'none'"));
     router
@@ -150,4 +206,21 @@ pub fn apply(router: Router<Arc<AppState>>, state: &Arc<AppState>) -> Router<Arc
                 .make_span_with(DefaultMakeSpan::new().level(Level::INFO))
                 .on_response(DefaultOnResponse::new().level(Level::INFO)),
         )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::demo_hosts;
+
+    #[test]
+    fn a_loopback_demo_answers_to_its_loopback_names_only() {
+        let h = demo_hosts("http://127.0.0.1:8080");
+        assert!(h.contains(&"127.0.0.1:8080".to_string()));
+        assert!(h.contains(&"localhost:8080".to_string()));
+        assert!(!h.contains(&"evil.example:8080".to_string()));
+        assert_eq!(
+            demo_hosts("https://uploads.example.com"),
+            ["uploads.example.com"]
+        );
+    }
 }

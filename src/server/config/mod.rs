@@ -315,6 +315,20 @@ impl Config {
         }
     }
 
+    /// The demo with the environment's `SIGNPOST_*` server overrides (listen, public URL,
+    /// state secret), checked like a file's.
+    pub fn demo_with_env(
+        listen: SocketAddr,
+        env: &dyn Fn(&str) -> Option<String>,
+    ) -> Result<Self, ConfigError> {
+        let mut raw = RawConfig::default();
+        raw.server.listen = Some(listen.to_string());
+        raw.apply_env(env);
+        let mut c = Self::demo(listen);
+        c.server = ServerConfig::try_from(raw.server)?;
+        Ok(c)
+    }
+
     /// Reads and checks a config file; relative key-file paths are taken from its folder.
     pub fn load(path: &Path) -> Result<Self, ConfigError> {
         let text = std::fs::read_to_string(path).map_err(|e| {
@@ -500,6 +514,22 @@ content_type_prefix = "image/"
         // The no-config demo serves the same two names.
         let demo: Vec<_> = demo_profiles("b").into_iter().map(|p| p.name).collect();
         assert_eq!(demo, names);
+    }
+
+    #[test]
+    fn the_demo_takes_its_state_secret_from_the_environment() {
+        let secret = "0123456789abcdef0123456789abcdef-demo";
+        let listen = "127.0.0.1:0".parse().unwrap();
+        let c = Config::demo_with_env(listen, &|k| {
+            (k == "SIGNPOST_STATE_SECRET").then(|| secret.to_string())
+        })
+        .unwrap();
+        assert_eq!(c.server.state_secret.as_deref(), Some(secret));
+        let e = Config::demo_with_env(listen, &|k| {
+            (k == "SIGNPOST_STATE_SECRET").then(|| "short".to_string())
+        })
+        .unwrap_err();
+        assert_eq!(e.key, "server.state_secret");
     }
 
     #[test]
