@@ -152,9 +152,12 @@ async fn uploaded(
     RawQuery(query): RawQuery,
     headers: HeaderMap,
 ) -> Result<Html<String>, PageError> {
-    // Signing in is not needed to confirm (the sealed state vouches); a signed-in caller must
-    // be the uploader.
-    let caller = state.auth.authenticate(&headers).ok();
+    // With sign-in on, only the uploader may confirm (the link alone is not enough).
+    let caller = if state.auth.required() {
+        Some(state.auth.authenticate(&headers)?)
+    } else {
+        None
+    };
     let query = query.unwrap_or_default();
     let mut bucket = None;
     let mut keys = Vec::new();

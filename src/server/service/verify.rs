@@ -67,7 +67,7 @@ pub async fn confirm<'a>(
     let now = state.now();
     let us = UploadState::open(c.sealed, &state.state_key, now.unix_timestamp())
         .map_err(|e| ServiceError::Forbidden(e.to_string()))?;
-    // A signed-in caller must be the one the upload was for.
+    // The caller must be the one the upload was for.
     if state.auth.required() {
         if let Some(caller) = caller {
             if caller.user != us.u {
@@ -100,7 +100,9 @@ pub async fn confirm<'a>(
     }
     let mut files = Vec::with_capacity(c.keys.len());
     for key in c.keys {
-        files.push(verify_one(state, profile, key).await?);
+        let file = verify_one(state, profile, key).await?;
+        tracing::info!(profile = %profile.name, key = %file.key, size = file.size, "upload verified");
+        files.push(file);
     }
     Ok(Verified { profile, files })
 }
