@@ -831,11 +831,17 @@ async fn the_signing_rate_limit_answers_429_with_retry_after_per_caller() {
     assert_security_headers(&r.headers, "429");
     // Another caller has a bucket of their own.
     sign(Some("bob-token")).await.expect(200);
-    // Pages and other API routes are not rate-limited.
+    // Every route that signs shares the limit: the upload page (each load signs a form)
+    // and presigned links are refused too while alice waits. Health is never limited.
+    for uri in [
+        "/upload/avatar",
+        "/api/v1/download-url?key=avatars/alice/u/a.png",
+        "/api/v1/presign?key=avatars/alice/u/a.png",
+    ] {
+        let r = call(&app, get(uri, Some("alice-token"))).await;
+        assert_eq!(r.status, 429, "{uri}: {}", r.body);
+    }
     for _ in 0..4 {
-        call(&app, get("/upload/avatar", Some("alice-token")))
-            .await
-            .expect(200);
         call(&app, get("/healthz", None)).await.expect(200);
     }
     // Without a token (and without a peer address in a oneshot) callers share one bucket:
@@ -846,6 +852,12 @@ async fn the_signing_rate_limit_answers_429_with_retry_after_per_caller() {
     }
     assert_eq!(&statuses[..2], [401, 401], "{statuses:?}");
     assert!(statuses.contains(&429), "{statuses:?}");
+    // Made-up tokens do not get buckets of their own: they share the address's, which is
+    // used up, so each fresh token is refused at once.
+    for i in 0..5 {
+        let token: &'static str = Box::leak(format!("made-up-{i}").into_boxed_str());
+        assert_eq!(sign(Some(token)).await.status, 429, "made-up token {i}");
+    }
 }
 
 #[tokio::test]
@@ -1040,18 +1052,29 @@ async fn logs_carry_the_route_never_the_upload_state() {
         .with_ansi(false)
         .finish();
     let _guard = tracing::subscriber::set_default(subscriber);
+    // Other tests run without a subscriber: have every callsite ask again.
+    tracing::callsite::rebuild_interest_cache();
     let (_, app) = oneshot_app(config(&with_tokens(""))).await;
     let later = OffsetDateTime::now_utc().unix_timestamp() + 600;
     let st = sealed("avatar", "alice", "avatars/alice/", later);
     call(
         &app,
-        get(&format!("/uploaded/{st}?key=avatars%2Fbob%2Fsecret.png"), Some("alice-token")),
+        get(
+            &format!("/uploaded/{st}?key=avatars%2Fbob%2Fsecret.png"),
+            Some("alice-token"),
+        ),
     )
     .await
     .page_error(403);
     let logged = String::from_utf8(buf.0.lock().unwrap().clone()).unwrap();
-    assert!(logged.contains("/uploaded/{state}"), "the route is named: {logged}");
-    assert!(!logged.contains(&st), "the state leaked into the log: {logged}");
+    assert!(
+        logged.contains("/uploaded/{state}"),
+        "the route is named: {logged}"
+    );
+    assert!(
+        !logged.contains(&st),
+        "the state leaked into the log: {logged}"
+    );
     assert!(!logged.contains("alice-token"), "{logged}");
 }
 

@@ -2,8 +2,9 @@
 //! the API, [`PageCaller`] for pages), and JSON bodies come through [`ApiJson`], whose rejection
 //! is the API's own error.
 
-use super::auth::Caller;
+use super::auth::{AuthError, Caller};
 use super::error::{ApiError, PageError, ServiceError};
+use super::security::Authenticated;
 use super::state::AppState;
 use axum::extract::rejection::JsonRejection;
 use axum::extract::{FromRequest, FromRequestParts, Request};
@@ -19,7 +20,16 @@ impl FromRequestParts<Arc<AppState>> for Caller {
         parts: &mut Parts,
         state: &Arc<AppState>,
     ) -> Result<Self, Self::Rejection> {
-        Ok(state.auth.authenticate(&parts.headers)?)
+        Ok(authenticated(parts, state)?)
+    }
+}
+
+/// The caller, as the request's one authentication found it (see
+/// `security::authenticate_once`), or by authenticating now when it did not run.
+pub(crate) fn authenticated(parts: &Parts, state: &AppState) -> Result<Caller, AuthError> {
+    match parts.extensions.get::<Authenticated>() {
+        Some(Authenticated(result)) => result.clone(),
+        None => state.auth.authenticate(&parts.headers),
     }
 }
 
@@ -34,7 +44,7 @@ impl FromRequestParts<Arc<AppState>> for PageCaller {
         parts: &mut Parts,
         state: &Arc<AppState>,
     ) -> Result<Self, Self::Rejection> {
-        Ok(PageCaller(state.auth.authenticate(&parts.headers)?))
+        Ok(PageCaller(authenticated(parts, state)?))
     }
 }
 

@@ -88,10 +88,11 @@ pub fn app(state: Arc<AppState>) -> Router {
 
 /// The router, serving static files from `static_dir` when one is given.
 pub fn app_with_static(state: Arc<AppState>, static_dir: Option<PathBuf>) -> Router {
+    let limit = security::rate_limit(&state);
     let router = Router::new()
-        .merge(handlers::pages::router())
-        .merge(handlers::files::router())
-        .merge(handlers::api::router(&state))
+        .merge(handlers::pages::router(limit.clone()))
+        .merge(handlers::files::router(limit.clone()))
+        .merge(handlers::api::router(&state, limit))
         .merge(assets::router(static_dir));
     security::apply(router, &state).with_state(state)
 }

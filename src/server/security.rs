@@ -2,6 +2,7 @@
 //! Referrer-Policy and frame-ancestors; body limits, timeouts, request logs, and the
 //! per-caller rate limit on signing routes.
 
+use super::auth::{AuthError, Caller};
 use super::config::Config;
 use super::error::{log_errors, ApiError, ServiceError};
 use super::AppState;
@@ -42,57 +43,95 @@ pub fn csp(config: &Config, signer: &Signer) -> String {
     )
 }
 
-/// Rate-limit key: the caller's token hash when there is one, else the peer address.
+/// What authenticating a request gave, kept in its extensions so the rate limit and the
+/// handlers authenticate each request once.
+#[derive(Clone, Debug)]
+pub(crate) struct Authenticated(pub(crate) Result<Caller, AuthError>);
+
+/// Authenticates every request once, before the rate limit and the handlers.
+async fn authenticate_once(
+    axum::extract::State(state): axum::extract::State<Arc<AppState>>,
+    mut req: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    let result = state.auth.authenticate(req.headers());
+    req.extensions_mut().insert(Authenticated(result));
+    next.run(req).await
+}
+
+/// Rate-limit key: a signed-in caller's own bucket; anyone else (no token, or a token that
+/// does not verify) shares its IP address's, so made-up tokens cannot add entries.
 #[derive(Clone)]
-struct CallerKey(Arc<AppState>);
+struct CallerKey;
 
 impl KeyExtractor for CallerKey {
     type Key = String;
 
     fn extract<T>(&self, req: &Request<T>) -> Result<Self::Key, GovernorError> {
-        if let Some(h) = self.0.auth.rate_key(req.headers()) {
-            return Ok(hex::encode(h));
+        if let Some(Authenticated(Ok(caller))) = req.extensions().get::<Authenticated>() {
+            if !caller.all_roles {
+                return Ok(format!("u:{}", caller.user));
+            }
         }
         Ok(req
             .extensions()
             .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
-            .map(|c| c.0.ip().to_string())
-            .unwrap_or_else(|| "local".into()))
+            .map(|c| format!("ip:{}", c.0.ip()))
+            .unwrap_or_else(|| "ip:local".into()))
     }
 }
 
-/// Adds the rate limit (if configured) to the signing routes.
-pub fn rate_limited(router: Router<Arc<AppState>>, state: &Arc<AppState>) -> Router<Arc<AppState>> {
-    let Some(limit) = state.config.server.rate_limit else {
-        return router;
-    };
-    let period = Duration::from_nanos(1_000_000_000 / limit.per_second.max(1));
-    let Some(conf) = GovernorConfigBuilder::default()
-        .period(period)
-        .burst_size(limit.burst)
-        .key_extractor(CallerKey(state.clone()))
-        .finish()
-    else {
-        return router;
-    };
-    let layer = GovernorLayer::new(conf).error_handler(|e| {
-        use axum::response::IntoResponse;
-        let wait = match &e {
-            // governor truncates the wait to whole seconds (0 for any wait under 1 s);
-            // round up so Retry-After never invites an immediate, refused retry.
-            GovernorError::TooManyRequests { wait_time, .. } => wait_time.saturating_add(1),
-            _ => 1,
-        };
-        let mut resp = ApiError(ServiceError::TooMany(format!(
-            "too many signing requests; wait {wait} s and try again"
-        )))
-        .into_response();
-        if let Ok(v) = HeaderValue::from_str(&wait.to_string()) {
-            resp.headers_mut().insert(http::header::RETRY_AFTER, v);
+/// How often stale rate-limit entries are dropped.
+const FORGET_EVERY: Duration = Duration::from_secs(60);
+
+/// The per-caller rate limit on every route that signs: one limiter shared by all of them,
+/// applied to a router by the returned function (which leaves it as it is when the config
+/// has no limit). Entries of callers who have been quiet are dropped every minute.
+pub fn rate_limit(
+    state: &AppState,
+) -> impl Fn(Router<Arc<AppState>>) -> Router<Arc<AppState>> + Clone {
+    let layer = state.config.server.rate_limit.and_then(|limit| {
+        let period = Duration::from_nanos(1_000_000_000 / limit.per_second.max(1));
+        let conf = GovernorConfigBuilder::default()
+            .period(period)
+            .burst_size(limit.burst)
+            .key_extractor(CallerKey)
+            .finish()?;
+        let limiter = Arc::downgrade(conf.limiter());
+        if let Ok(rt) = tokio::runtime::Handle::try_current() {
+            rt.spawn(async move {
+                loop {
+                    tokio::time::sleep(FORGET_EVERY).await;
+                    let Some(l) = limiter.upgrade() else { return };
+                    l.retain_recent();
+                    l.shrink_to_fit();
+                }
+            });
         }
-        resp
+        Some(GovernorLayer::new(conf).error_handler(too_many))
     });
-    router.layer(layer)
+    move |router| match &layer {
+        Some(l) => router.layer(l.clone()),
+        None => router,
+    }
+}
+
+/// The 429 answer, with a Retry-After that never invites an immediate, refused retry.
+fn too_many(e: GovernorError) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    let wait = match &e {
+        // governor truncates the wait to whole seconds (0 for any wait under 1 s).
+        GovernorError::TooManyRequests { wait_time, .. } => wait_time.saturating_add(1),
+        _ => 1,
+    };
+    let mut resp = ApiError(ServiceError::TooMany(format!(
+        "too many signing requests; wait {wait} s and try again"
+    )))
+    .into_response();
+    if let Ok(v) = HeaderValue::from_str(&wait.to_string()) {
+        resp.headers_mut().insert(http::header::RETRY_AFTER, v);
+    }
+    resp
 }
 
 /// Lets the configured other origins call the API from their pages (CORS); none by default.
@@ -166,6 +205,10 @@ async fn demo_host_only(
 
 /// Wraps the whole router in headers, limits, timeouts and logs.
 pub fn apply(router: Router<Arc<AppState>>, state: &Arc<AppState>) -> Router<Arc<AppState>> {
+    let router = router.layer(axum::middleware::from_fn_with_state(
+        state.clone(),
+        authenticate_once,
+    ));
     let router = if state.auth.required() {
         router
     } else {

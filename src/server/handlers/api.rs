@@ -15,13 +15,15 @@ use axum::{Json, Router};
 use serde::{Deserialize, Serialize};
 use std::sync::Arc;
 
-/// The API routes (signing routes rate-limited when configured).
-pub fn router(state: &Arc<AppState>) -> Router<Arc<AppState>> {
-    let signing = crate::server::security::rate_limited(
+/// The API routes; `limit` puts the signing ones under the rate limit.
+pub fn router(
+    state: &Arc<AppState>,
+    limit: impl Fn(Router<Arc<AppState>>) -> Router<Arc<AppState>>,
+) -> Router<Arc<AppState>> {
+    let signing = limit(
         Router::new()
             .route("/api/v1/sign/{profile}", post(sign))
             .merge(super::issuer::signing_routes()),
-        state,
     );
     let api = Router::new()
         .merge(signing)

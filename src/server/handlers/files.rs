@@ -25,12 +25,14 @@ use sha2::Sha256;
 use std::sync::Arc;
 use std::time::Duration;
 
-/// The files routes.
-pub fn router() -> Router<Arc<AppState>> {
+/// The files routes; `limit` puts sharing (which signs) under the rate limit.
+pub fn router(
+    limit: impl Fn(Router<Arc<AppState>>) -> Router<Arc<AppState>>,
+) -> Router<Arc<AppState>> {
     Router::new()
         .route("/files", get(files))
-        .route("/files/share", get(share))
         .route("/files/delete", get(confirm_delete).post(delete))
+        .merge(limit(Router::new().route("/files/share", get(share))))
 }
 
 fn render(t: &impl Template) -> Result<Html<String>, PageError> {

@@ -16,12 +16,16 @@ use axum::Router;
 use http::HeaderMap;
 use std::sync::Arc;
 
-/// The page routes.
-pub fn router() -> Router<Arc<AppState>> {
-    Router::new()
-        .route("/", get(index))
-        .route("/upload/{profile}", get(upload))
-        .route("/uploaded/{state}", get(uploaded))
+/// The page routes; `limit` puts the ones that sign (forms, confirmation links) under the
+/// rate limit.
+pub fn router(
+    limit: impl Fn(Router<Arc<AppState>>) -> Router<Arc<AppState>>,
+) -> Router<Arc<AppState>> {
+    Router::new().route("/", get(index)).merge(limit(
+        Router::new()
+            .route("/upload/{profile}", get(upload))
+            .route("/uploaded/{state}", get(uploaded)),
+    ))
 }
 
 fn render(t: &impl Template) -> Result<Html<String>, PageError> {
