@@ -8,6 +8,14 @@ use time::OffsetDateTime;
 
 /// The largest object a browser POST may upload: 5 GiB.
 pub const MAX_POST_SIZE: u64 = 5 * 1024 * 1024 * 1024;
+/// The largest object S3 stores (a multipart upload's most): 5 TiB.
+pub const MAX_OBJECT_SIZE: u64 = 5 * 1024 * 1024 * 1024 * 1024;
+/// The smallest part of a multipart upload, except the last: 5 MiB.
+pub const MIN_PART_SIZE: u64 = 5 * 1024 * 1024;
+/// The largest part of a multipart upload (and the largest single PUT): 5 GiB.
+pub const MAX_PART_SIZE: u64 = 5 * 1024 * 1024 * 1024;
+/// The most parts a multipart upload may have.
+pub const MAX_PARTS: u64 = 10_000;
 /// The longest a POST policy or presigned URL may be valid: 7 days.
 pub const MAX_EXPIRY: Duration = Duration::from_secs(7 * 24 * 3600);
 /// S3's limit on the size of the form fields before the file: 20 KB.

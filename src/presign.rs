@@ -1,4 +1,4 @@
-//! Presigned URLs (GET, PUT, HEAD, DELETE) with SigV4 query signing from `aws-sigv4`.
+//! Presigned URLs (GET, PUT, HEAD, DELETE, POST) with SigV4 query signing from `aws-sigv4`.
 
 use crate::endpoint::QUERY;
 use crate::error::{Error, Result};
@@ -25,6 +25,8 @@ pub enum Method {
     Head,
     /// Remove.
     Delete,
+    /// Start or complete a multipart upload.
+    Post,
 }
 
 impl Method {
@@ -35,6 +37,7 @@ impl Method {
             Method::Put => "PUT",
             Method::Head => "HEAD",
             Method::Delete => "DELETE",
+            Method::Post => "POST",
         }
     }
 }

@@ -20,11 +20,13 @@ pub fn router(state: &Arc<AppState>) -> Router<Arc<AppState>> {
     let signing = crate::server::security::rate_limited(
         Router::new()
             .route("/api/v1/sign/{profile}", post(sign))
-            .merge(super::issuer::signing_routes()),
+            .merge(super::issuer::signing_routes())
+            .merge(super::companion::starting_routes()),
         state,
     );
     let api = Router::new()
         .merge(signing)
+        .merge(super::companion::continuing_routes())
         .route("/api/v1/s3-error", post(s3_error));
     crate::server::security::api_cors(api, state).route("/healthz", get(healthz))
 }

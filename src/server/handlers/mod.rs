@@ -2,5 +2,6 @@
 //! the service layer, and shape the answer (JSON for the API, pages for people).
 
 pub mod api;
+pub mod companion;
 pub mod issuer;
 pub mod pages;
