@@ -10,7 +10,6 @@
 #[allow(dead_code)]
 mod browser;
 #[path = "support/node.rs"]
-#[allow(dead_code)]
 mod node;
 #[path = "support/mod.rs"]
 #[allow(dead_code)]
