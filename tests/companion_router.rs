@@ -526,8 +526,10 @@ async fn config_names_the_companion_keys_and_the_csp_allows_local_previews() {
     let e = config_error(&conf(r#"companion_profile = "movies""#));
     assert_eq!(e.key, "server.companion_profile");
     assert!(e.message.contains("video, avatar, vault"), "{e}");
-    let e = config_error(&conf(r#"multipart_threshold = "1MiB""#));
-    assert_eq!(e.key, "server.multipart_threshold");
+    for bad in ["1MiB", "6GiB"] {
+        let e = config_error(&conf(&format!(r#"multipart_threshold = "{bad}""#)));
+        assert_eq!(e.key, "server.multipart_threshold", "{bad}");
+    }
     let c = config(&conf(r#"multipart_threshold = "8MiB""#));
     assert_eq!(c.server.multipart_threshold, 8 * MIB);
     assert_eq!(config(&conf("")).server.multipart_threshold, 100 * MIB);

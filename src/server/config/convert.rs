@@ -110,10 +110,11 @@ impl TryFrom<RawServer> for ServerConfig {
             s.multipart_threshold.as_ref(),
             defaults::MULTIPART_THRESHOLD,
         )?;
-        if multipart_threshold < crate::lint::MIN_PART_SIZE {
+        if !(crate::lint::MIN_PART_SIZE..=crate::lint::MAX_POST_SIZE).contains(&multipart_threshold)
+        {
             return Err(err(
                 "server.multipart_threshold",
-                "must be at least 5MiB, S3's smallest part; e.g. 100MiB",
+                "must be between 5MiB (S3's smallest part) and 5GiB (the most one POST carries); e.g. 100MiB",
             ));
         }
         if s.companion_profile.as_deref() == Some("") {
