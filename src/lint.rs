@@ -10,7 +10,10 @@ use crate::wire::iso8601;
 use std::fmt;
 use time::OffsetDateTime;
 
-pub use crate::wire::{MAX_EXPIRY, MAX_FIELDS_BYTES, MAX_POST_SIZE};
+pub use crate::wire::{
+    MAX_EXPIRY, MAX_FIELDS_BYTES, MAX_OBJECT_SIZE, MAX_PARTS, MAX_PART_SIZE, MAX_POST_SIZE,
+    MIN_PART_SIZE,
+};
 
 /// Room taken by the signing fields (algorithm, credential, date, signature) in the form.
 const SIGNING_FIELDS_BYTES: usize = 400;

@@ -1,5 +1,6 @@
 // signpost upload page: drag-and-drop, checks before any byte is sent, one freshly signed
-// form per file from the JSON API, XHR uploads with progress and cancel, then /uploaded.
+// form per file from the JSON API (files above the page's multipart threshold go in parts),
+// XHR uploads with progress and cancel, then /uploaded.
 // Without JavaScript the plain form posts to S3 and S3 redirects back.
 "use strict";
 
@@ -95,7 +96,135 @@
     return { li, bar, pct, cancel, status };
   }
 
+  // Files above the threshold go in parts (S3 multipart, through signpost's Companion routes):
+  // several parts at once, each retried on its own, one progress bar, cancel aborts the upload.
+  const threshold = Number(form.dataset.multipartThreshold || 0);
+  const MiB = 1024 * 1024;
+  const PARALLEL = 4;
+  const RETRIES = 3;
+
+  async function api(method, url, body) {
+    const opts = { method, credentials: "same-origin", headers: {} };
+    if (body !== undefined) {
+      opts.headers["Content-Type"] = "application/json";
+      opts.body = JSON.stringify(body);
+    }
+    let r;
+    try {
+      r = await fetch(url, opts);
+    } catch (e) {
+      throw new Error("Could not reach this server; check your connection and try again.");
+    }
+    const j = await r.json().catch(() => ({}));
+    if (!r.ok) throw new Error(j.message || `The server refused the upload (HTTP ${r.status}).`);
+    return j;
+  }
+
+  function putPart(url, blob, onProgress, state) {
+    return new Promise((resolve, reject) => {
+      if (state.cancelled) {
+        reject(new Error("cancelled"));
+        return;
+      }
+      const xhr = new XMLHttpRequest();
+      state.xhrs.add(xhr);
+      xhr.open("PUT", url);
+      xhr.upload.addEventListener("progress", (e) => onProgress(e.loaded));
+      xhr.addEventListener("loadend", () => state.xhrs.delete(xhr));
+      xhr.addEventListener("load", async () => {
+        if (xhr.status >= 200 && xhr.status < 300) {
+          const etag = xhr.getResponseHeader("ETag");
+          if (etag) resolve(etag);
+          else reject(new Error("The storage did not show the part's ETag: its CORS settings must expose the ETag header."));
+        } else {
+          const e = new Error(await explain(xhr));
+          e.status = xhr.status;
+          reject(e);
+        }
+      });
+      xhr.addEventListener("error", () => reject(new Error("A part could not reach the storage.")));
+      xhr.addEventListener("abort", () => reject(new Error("cancelled")));
+      xhr.send(blob);
+    });
+  }
+
+  async function uploadInParts(file, ui) {
+    const state = { cancelled: false, xhrs: new Set(), upload: null };
+    ui.cancel.addEventListener("click", () => {
+      state.cancelled = true;
+      for (const x of state.xhrs) x.abort();
+    });
+    const cancelled = () => new Error(`Upload of “${file.name}” was cancelled.`);
+    const started = await api("POST", "/s3/multipart", {
+      filename: file.name,
+      type: file.type,
+      metadata: { profile: form.dataset.profile, size: file.size },
+    });
+    const base = `/s3/multipart/${encodeURIComponent(started.uploadId)}`;
+    const keyQuery = "key=" + encodeURIComponent(started.key);
+    const abort = () => api("DELETE", `${base}?${keyQuery}`).catch(() => {});
+    if (state.cancelled) {
+      await abort();
+      throw cancelled();
+    }
+    // The server signs each part's exact length for this part size (Uppy's default).
+    const partSize = Math.max(5 * MiB, Math.ceil(file.size / 10000));
+    const count = Math.max(1, Math.ceil(file.size / partSize));
+    ui.li.dataset.parts = String(count);
+    ui.status.textContent = `Uploading in ${count} parts`;
+    const loaded = new Array(count).fill(0);
+    const show = () => {
+      const sum = loaded.reduce((a, b) => a + b, 0);
+      const p = Math.min(100, Math.floor((sum / Math.max(1, file.size)) * 100));
+      ui.bar.value = p;
+      ui.pct.textContent = p + "%";
+    };
+    const etags = new Array(count);
+    let next = 0;
+    async function worker() {
+      while (next < count && !state.cancelled) {
+        const i = next++;
+        const blob = file.slice(i * partSize, Math.min(file.size, (i + 1) * partSize));
+        for (let attempt = 1; ; attempt++) {
+          try {
+            const { url } = await api("GET", `${base}/${i + 1}?${keyQuery}`);
+            etags[i] = await putPart(url, blob, (n) => { loaded[i] = n; show(); }, state);
+            loaded[i] = blob.size;
+            show();
+            break;
+          } catch (e) {
+            loaded[i] = 0;
+            show();
+            if (state.cancelled) return;
+            if (attempt >= RETRIES) throw e;
+            await new Promise((r) => setTimeout(r, 500 * 2 ** attempt));
+          }
+        }
+      }
+    }
+    try {
+      await Promise.all(Array.from({ length: Math.min(PARALLEL, count) }, worker));
+    } catch (e) {
+      state.cancelled = true;
+      for (const x of state.xhrs) x.abort();
+      await abort();
+      throw e;
+    }
+    if (state.cancelled) {
+      await abort();
+      throw cancelled();
+    }
+    const parts = etags.map((ETag, i) => ({ PartNumber: i + 1, ETag }));
+    const done = await api("POST", `${base}/complete?${keyQuery}`, { parts });
+    ui.bar.value = 100;
+    ui.pct.textContent = "100%";
+    ui.status.textContent = "Uploaded";
+    ui.cancel.disabled = true;
+    return { key: done.key, uploaded_url: done.uploaded_url };
+  }
+
   function uploadOne(file, ui) {
+    if (threshold && file.size > threshold) return uploadInParts(file, ui);
     return new Promise(async (resolve, reject) => {
       let signed;
       try {

@@ -24,6 +24,7 @@ pub mod service;
 pub mod state;
 pub mod testing;
 pub(crate) mod upload_state;
+pub(crate) mod upload_token;
 
 pub use run::{serve, start, start_with, Running, StartOptions};
 pub use state::AppState;
@@ -89,10 +90,22 @@ pub fn app(state: Arc<AppState>) -> Router {
 /// The router, serving static files from `static_dir` when one is given.
 pub fn app_with_static(state: Arc<AppState>, static_dir: Option<PathBuf>) -> Router {
     let limit = security::rate_limit(&state);
+    let server = &state.config.server;
     let router = Router::new()
         .merge(handlers::pages::router(limit.clone()))
         .merge(handlers::files::router(limit.clone()))
         .merge(handlers::api::router(&state, limit))
         .merge(assets::router(static_dir));
+    // Completing a multipart upload takes a longer body (up to 10 000 parts) and may wait
+    // for S3 to assemble a large object.
+    let complete = security::api_cors(handlers::companion::complete_route(), &state);
+    let router =
+        security::limits(router, server.max_body, server.request_timeout).merge(security::limits(
+            complete,
+            handlers::companion::COMPLETE_MAX_BODY as u64,
+            server
+                .request_timeout
+                .max(s3::multipart::COMPLETE_WAIT + std::time::Duration::from_secs(10)),
+        ));
     security::apply(router, &state).with_state(state)
 }

@@ -2,7 +2,7 @@
 //! limits and types, turned into a policy for one caller at one moment.
 
 use super::filename::{sanitize_filename, user_segment};
-use crate::lint::{MAX_EXPIRY, MAX_POST_SIZE};
+use crate::lint::{MAX_EXPIRY, MAX_OBJECT_SIZE, MAX_POST_SIZE};
 use crate::policy::{PostPolicyBuilder, FILENAME_PLACEHOLDER};
 use crate::units::format_size;
 use crate::wire::has_dot_segment;
@@ -161,8 +161,11 @@ impl Profile {
                 ),
             );
         }
-        if self.max_size > MAX_POST_SIZE {
-            return fail(F::MaxSize, "max_size is above S3's 5 GiB POST limit".into());
+        if self.max_size > MAX_OBJECT_SIZE {
+            return fail(
+                F::MaxSize,
+                "max_size is above S3's 5 TiB object limit".into(),
+            );
         }
         if self.expires.is_zero() || self.expires > MAX_EXPIRY {
             return fail(F::Expires, "expires must be between 1s and 7d".into());
@@ -301,12 +304,18 @@ impl Profile {
         first[..end].to_string()
     }
 
+    /// The largest file one POST form (or one PUT) may carry: `max_size`, but never more
+    /// than S3's 5 GiB; larger files go in parts.
+    pub fn max_single_size(&self) -> u64 {
+        self.max_size.min(MAX_POST_SIZE)
+    }
+
     /// A policy for `key` with this profile's limits, metadata and storage options. The caller
     /// adds the Content-Type rule and the success action.
     pub fn policy(&self, key: &str) -> PostPolicyBuilder {
         let mut b = PostPolicy::builder(&self.bucket)
             .key(key)
-            .content_length_range(self.min_size, self.max_size)
+            .content_length_range(self.min_size, self.max_single_size())
             .expires_in(self.expires);
         for (k, v) in &self.metadata {
             b = b.meta(k, v);

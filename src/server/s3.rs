@@ -1,5 +1,8 @@
 //! The server's own S3 calls (a SigV4-presigned HEAD to verify an upload, DELETE to remove a
-//! refused one) and S3's XML errors turned into plain words.
+//! refused one, a listing, and the [`multipart`] calls) and S3's XML errors turned into plain
+//! words.
+
+pub mod multipart;
 
 use crate::presign::{Method, UrlRequest};
 use crate::units::format_size;
@@ -27,6 +30,7 @@ pub enum S3Error {
     Unavailable(String),
 }
 
+/// How long the URL of one of the server's own calls works.
 const CALL_EXPIRY: Duration = Duration::from_secs(60);
 
 /// Sends `method` on `bucket`/`key` through a short-lived presigned URL.

@@ -38,7 +38,7 @@ pub fn csp(config: &Config, signer: &Signer) -> String {
     s3.dedup();
     let s3 = s3.join(" ");
     format!(
-        "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data: {s3}; connect-src 'self' {s3}; \
+        "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data: blob: {s3}; connect-src 'self' {s3}; \
          form-action 'self' {s3}; frame-ancestors 'none'; base-uri 'none'"
     )
 }
@@ -149,7 +149,7 @@ pub fn api_cors(router: Router<Arc<AppState>>, state: &Arc<AppState>) -> Router<
     router.layer(
         CorsLayer::new()
             .allow_origin(AllowOrigin::list(origins))
-            .allow_methods([http::Method::GET, http::Method::POST])
+            .allow_methods([http::Method::GET, http::Method::POST, http::Method::DELETE])
             .allow_headers([http::header::CONTENT_TYPE, http::header::AUTHORIZATION])
             .allow_credentials(true),
     )
@@ -203,7 +203,24 @@ async fn demo_host_only(
     }
 }
 
-/// Wraps the whole router in headers, limits, timeouts and logs.
+/// A body limit and a timeout on `router`'s routes.
+pub fn limits(
+    router: Router<Arc<AppState>>,
+    max_body: u64,
+    timeout: Duration,
+) -> Router<Arc<AppState>> {
+    router
+        .layer(RequestBodyLimitLayer::new(
+            usize::try_from(max_body).unwrap_or(usize::MAX),
+        ))
+        .layer(TimeoutLayer::with_status_code(
+            StatusCode::REQUEST_TIMEOUT,
+            timeout,
+        ))
+}
+
+/// Wraps the whole router in headers and logs (body limits and timeouts are set per route
+/// group with [`limits`]).
 pub fn apply(router: Router<Arc<AppState>>, state: &Arc<AppState>) -> Router<Arc<AppState>> {
     let router = router.layer(axum::middleware::from_fn_with_state(
         state.clone(),
@@ -220,13 +237,6 @@ pub fn apply(router: Router<Arc<AppState>>, state: &Arc<AppState>) -> Router<Arc
     let csp = HeaderValue::from_str(&state.csp)
         .unwrap_or_else(|_| HeaderValue::from_static("default-src 'none'"));
     router
-        .layer(RequestBodyLimitLayer::new(
-            usize::try_from(state.config.server.max_body).unwrap_or(usize::MAX),
-        ))
-        .layer(TimeoutLayer::with_status_code(
-            StatusCode::REQUEST_TIMEOUT,
-            state.config.server.request_timeout,
-        ))
         .layer(SetResponseHeaderLayer::overriding(
             http::header::CONTENT_SECURITY_POLICY,
             csp,

@@ -10,3 +10,4 @@ use super::state::AppState;
 pub fn state_key(state: &AppState) -> &[u8] {
     &state.state_key
 }
+pub use super::upload_token::{TokenError, UploadToken};

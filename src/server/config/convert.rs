@@ -105,6 +105,24 @@ impl TryFrom<RawServer> for ServerConfig {
         if download_expires.is_zero() || download_expires > crate::lint::MAX_EXPIRY {
             return Err(err("server.download_expires", "must be between 1s and 7d"));
         }
+        let multipart_threshold = size_or(
+            "server.multipart_threshold",
+            s.multipart_threshold.as_ref(),
+            defaults::MULTIPART_THRESHOLD,
+        )?;
+        if !(crate::lint::MIN_PART_SIZE..=crate::lint::MAX_POST_SIZE).contains(&multipart_threshold)
+        {
+            return Err(err(
+                "server.multipart_threshold",
+                "must be between 5MiB (S3's smallest part) and 5GiB (the most one POST carries); e.g. 100MiB",
+            ));
+        }
+        if s.companion_profile.as_deref() == Some("") {
+            return Err(err(
+                "server.companion_profile",
+                "is empty; name a [[profile]] or remove the key",
+            ));
+        }
         Ok(ServerConfig {
             listen,
             public_url: s.public_url,
@@ -118,6 +136,8 @@ impl TryFrom<RawServer> for ServerConfig {
                 defaults::REQUEST_TIMEOUT,
             )?,
             download_expires,
+            companion_profile: s.companion_profile,
+            multipart_threshold,
         })
     }
 }

@@ -39,6 +39,8 @@ pub mod defaults {
     pub const ROLES_CLAIM: &str = "roles";
     /// A link's lifetime under an access rule that gives none.
     pub const LINK_EXPIRES: Duration = Duration::from_secs(3600);
+    /// signpost's own page uploads files larger than this in parts (Uppy's default too).
+    pub const MULTIPART_THRESHOLD: u64 = 100 * 1024 * 1024;
     /// The embedded store's bucket in the demo.
     pub const DEMO_BUCKET: &str = "signpost-demo";
 }
@@ -210,6 +212,10 @@ pub struct ServerConfig {
     pub request_timeout: Duration,
     /// How long presigned download links work.
     pub download_expires: Duration,
+    /// The profile Uppy's Companion routes use when a file's metadata names none.
+    pub companion_profile: Option<String>,
+    /// Files larger than this are uploaded in parts by signpost's own page.
+    pub multipart_threshold: u64,
 }
 
 /// The whole, checked config.
@@ -302,6 +308,8 @@ impl Config {
                 max_body: defaults::MAX_BODY,
                 request_timeout: defaults::REQUEST_TIMEOUT,
                 download_expires: defaults::DOWNLOAD_EXPIRES,
+                companion_profile: None,
+                multipart_threshold: defaults::MULTIPART_THRESHOLD,
             },
             s3: None,
             auth: AuthConfig {
@@ -377,6 +385,23 @@ impl Config {
                 return Err(err(k("key"), "with auth on, the key must contain {user} so each caller stays under its own prefix"));
             }
             profiles.push(profile);
+        }
+
+        if let Some(name) = &server.companion_profile {
+            if !profiles.iter().any(|p| &p.name == name) {
+                let names: Vec<&str> = profiles.iter().map(|p| p.name.as_str()).collect();
+                return Err(err(
+                    "server.companion_profile",
+                    format!(
+                        "there is no [[profile]] named `{name}`; use one of: {}",
+                        if names.is_empty() {
+                            "(none defined)".to_string()
+                        } else {
+                            names.join(", ")
+                        }
+                    ),
+                ));
+            }
         }
 
         let mut access: Vec<AccessRule> = Vec::new();

@@ -88,6 +88,8 @@ pub(super) struct RawServer {
     pub(super) max_body: Option<RawSize>,
     pub(super) request_timeout: Option<RawDuration>,
     pub(super) download_expires: Option<RawDuration>,
+    pub(super) companion_profile: Option<String>,
+    pub(super) multipart_threshold: Option<RawSize>,
 }
 
 #[derive(Debug, Deserialize)]

@@ -23,10 +23,12 @@ pub fn router(
     let signing = limit(
         Router::new()
             .route("/api/v1/sign/{profile}", post(sign))
-            .merge(super::issuer::signing_routes()),
+            .merge(super::issuer::signing_routes())
+            .merge(super::companion::starting_routes()),
     );
     let api = Router::new()
         .merge(signing)
+        .merge(super::companion::continuing_routes())
         .route("/api/v1/s3-error", post(s3_error));
     crate::server::security::api_cors(api, state).route("/healthz", get(healthz))
 }

@@ -221,6 +221,8 @@ async fn share(
                 size: None,
                 response_content_disposition: None,
                 response_content_type: None,
+                profile: None,
+                filename: None,
             },
         )?;
         page.expires_at = p

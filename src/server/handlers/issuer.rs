@@ -12,6 +12,7 @@ use crate::server::service::listing::{self, ListRequest};
 use crate::server::service::rfc3339;
 use crate::server::state::AppState;
 use axum::extract::{Query, State};
+use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
 use serde::{Deserialize, Serialize};
@@ -42,8 +43,14 @@ pub enum Expires {
 pub struct PresignBody {
     /// GET, HEAD, PUT or DELETE (default GET).
     pub method: Option<String>,
-    /// The object's key.
+    /// The object's key (empty with `profile`).
+    #[serde(default)]
     pub key: String,
+    /// PUT for a new upload in this profile: the key comes from its template (see
+    /// [`super::companion::profile_put`]).
+    pub profile: Option<String>,
+    /// With `profile`: the file's name.
+    pub filename: Option<String>,
     /// The bucket (default: the area's).
     pub bucket: Option<String>,
     /// How long: `15m` or seconds.
@@ -136,8 +143,12 @@ async fn presign_post(
     State(state): State<Arc<AppState>>,
     caller: Caller,
     ApiJson(body): ApiJson<PresignBody>,
-) -> Result<Json<PresignResponse>, ApiError> {
-    Ok(Json(presign_body(&state, &caller, &body)?.into()))
+) -> Result<Response, ApiError> {
+    if let Some(profile) = &body.profile {
+        let put = super::companion::profile_put(&state, &caller, profile, &body)?;
+        return Ok(Json(put).into_response());
+    }
+    Ok(Json(PresignResponse::from(presign_body(&state, &caller, &body)?)).into_response())
 }
 
 /// The query of `GET /api/v1/presign` (only `key` is required).
@@ -168,6 +179,8 @@ async fn presign_get(
         size: None,
         response_content_disposition: None,
         response_content_type: None,
+        profile: None,
+        filename: None,
     };
     Ok(Json(presign_body(&state, &caller, &body)?.into()))
 }
@@ -202,6 +215,8 @@ async fn download_url(
         size: None,
         response_content_disposition: None,
         response_content_type: None,
+        profile: None,
+        filename: None,
     };
     let p = presign_body(&state, &caller, &body)?;
     Ok(Json(DownloadResponse {

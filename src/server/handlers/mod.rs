@@ -2,6 +2,7 @@
 //! the service layer, and shape the answer (JSON for the API, pages for people).
 
 pub mod api;
+pub mod companion;
 pub mod files;
 pub mod issuer;
 pub mod pages;

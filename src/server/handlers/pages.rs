@@ -82,6 +82,7 @@ struct UploadPage<'a> {
     types_attr: String,
     prefixes_attr: String,
     types_words: String,
+    multipart_threshold: u64,
 }
 
 /// Types a person without JavaScript can pick from, with their labels.
@@ -114,6 +115,7 @@ async fn upload(
         types_attr: profile.content_types.join(","),
         prefixes_attr: profile.content_type_prefixes.join(","),
         types_words: profile.types_in_words(),
+        multipart_threshold: state.config.server.multipart_threshold,
     })
 }
 

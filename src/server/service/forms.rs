@@ -81,7 +81,16 @@ pub fn check_declared(profile: &Profile, file: &Declared<'_>) -> Result<()> {
     }
     profile
         .check_declared(file.size, file.content_type)
-        .map_err(|m| ServiceError::BadRequest(m.0))
+        .map_err(|m| ServiceError::BadRequest(m.0))?;
+    if file.size > profile.max_single_size() {
+        return Err(ServiceError::BadRequest(format!(
+            "the file is {}, more than the {} one upload form can carry; upload it in parts \
+             (POST /s3/multipart; signpost's upload page does this by itself)",
+            crate::units::format_size(file.size),
+            crate::units::format_size(profile.max_single_size())
+        )));
+    }
+    Ok(())
 }
 
 /// Signs a form for `caller` and `profile`. For a declared file (the API), the key is exact,

@@ -8,12 +8,16 @@
 //! - [`listing`]: what a caller may see in a bucket.
 //! - [`lifetime`]: how long links and forms live, never past the credentials.
 //! - [`links`]: view and download links for verified uploads.
+//! - [`companion`], [`multipart`]: Uppy's three S3 modes (POST form, PUT, multipart) over the
+//!   profiles, inside their limits.
 
+pub mod companion;
 pub mod forms;
 pub mod issuer;
 pub mod lifetime;
 pub mod links;
 pub mod listing;
+pub mod multipart;
 pub mod verify;
 
 use super::error::ServiceError;
