@@ -1,6 +1,7 @@
 //! The verdicts of `signpost doctor` from given answers (the real calls are in
 //! `tests/doctor_ceph.rs`).
 
+use super::parse::cors_rule_xml;
 use super::*;
 use std::path::Path;
 use time::macros::datetime;
