@@ -351,3 +351,21 @@ fn without_a_config_doctor_says_what_to_pass() {
     assert!(stderr.contains("--config"), "{stderr}");
     assert!(stderr.contains("embedded store"), "{stderr}");
 }
+
+#[test]
+fn a_config_without_s3_is_the_embedded_store() {
+    let dir = TempDir::new().unwrap();
+    let config = dir.path().join("demo.toml");
+    let text = "[[profile]]\nname = \"avatar\"\nbucket = \"b\"\nkey = \"a/{uuid}/${filename}\"\nmax_size = \"5MiB\"\n";
+    std::fs::write(&config, text).unwrap();
+    let run = doctor(&config);
+    assert_eq!(run.code, Some(0));
+    assert!(
+        run.only("store")
+            .text
+            .contains("embedded store, which needs no doctor"),
+        "{}",
+        run.stdout
+    );
+    assert_eq!(run.only("state_secret").level, "ok", "loopback by default");
+}
