@@ -325,8 +325,10 @@ pub async fn check(config: Config, report: &mut Report<'_>) {
         ),
     });
     // 4. Temporary credentials against the longest lifetime.
+    let creds = state.signer.credentials();
     report.push(credential_life(
-        state.signer.credentials().expires_at(),
+        creds.expires_at(),
+        creds.session_token().is_some(),
         state.now(),
         &lifetimes,
     ));

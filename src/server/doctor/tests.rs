@@ -161,14 +161,22 @@ fn temporary_credentials_against_the_longest_lifetime() {
         longest: Duration::from_secs(7 * 86_400),
         what: "access rule `shared` max_expires".into(),
     };
-    assert_eq!(credential_life(None, NOW, &week).level, Level::Ok);
-    let f = credential_life(Some(NOW + Duration::from_secs(3600)), NOW, &week);
+    assert_eq!(credential_life(None, false, NOW, &week).level, Level::Ok);
+    let f = credential_life(None, true, NOW, &week);
+    assert_eq!(f.level, Level::Warn);
+    assert!(f.text.contains("session token but no expiry"), "{}", f.text);
+    let f = credential_life(Some(NOW + Duration::from_secs(3600)), true, NOW, &week);
     assert_eq!(f.level, Level::Warn);
     assert!(f.text.contains("expire in 1 hour, before the longest lifetime (7 days, access rule `shared` max_expires)"), "{}", f.text);
     assert!(f.text.contains("shortened"), "{}", f.text);
-    let f = credential_life(Some(NOW + Duration::from_secs(8 * 86_400)), NOW, &week);
+    let f = credential_life(
+        Some(NOW + Duration::from_secs(8 * 86_400)),
+        true,
+        NOW,
+        &week,
+    );
     assert_eq!(f.level, Level::Ok);
-    let f = credential_life(Some(NOW - Duration::from_secs(1)), NOW, &week);
+    let f = credential_life(Some(NOW - Duration::from_secs(1)), true, NOW, &week);
     assert_eq!(f.level, Level::Fail);
 }
 

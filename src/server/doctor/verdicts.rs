@@ -175,9 +175,15 @@ pub(super) fn longest_lifetime(config: &Config) -> Lifetime {
 
 pub(super) fn credential_life(
     expires_at: Option<OffsetDateTime>,
+    session_token: bool,
     now: OffsetDateTime,
     l: &Lifetime,
 ) -> Finding {
+    if expires_at.is_none() && session_token {
+        return Finding::new(Level::Warn, "lifetimes", format!(
+            "the credentials carry a session token but no expiry, so forms and links (up to {}, {}) may outlive them; use the aws-chain source, which knows when they end, or long-lived keys", rough(l.longest), l.what
+        ));
+    }
     let Some(end) = expires_at else {
         return Finding::new(Level::Ok, "lifetimes", format!(
             "the credentials do not expire, so forms and links get their full lifetimes (up to {}, {})", rough(l.longest), l.what
