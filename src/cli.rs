@@ -1,4 +1,5 @@
-//! The command line: `signpost sign`, `signpost presign`, `signpost serve`.
+//! The command line: `signpost sign`, `signpost presign`, `signpost serve`, `signpost store`,
+//! `signpost doctor`.
 
 use anyhow::{bail, Context, Result};
 use clap::{Args, Parser, Subcommand, ValueEnum};
@@ -33,6 +34,10 @@ pub enum Command {
     /// Run the embedded S3-compatible store on its own, printing its endpoint and keys (for tests; not for production).
     #[cfg(feature = "server")]
     Store(crate::store_cmd::StoreArgs),
+    /// Check a config against its real S3 before going live: credentials, region, CORS, clock,
+    /// credential lifetime, lifecycle, state_secret (one line each; exit 1 on any fail).
+    #[cfg(feature = "server")]
+    Doctor(signpost::server::doctor::DoctorArgs),
 }
 
 /// Where and how to sign: shared by `sign` and `presign`.

@@ -17,12 +17,34 @@ async fn main() -> ExitCode {
         cli::Command::Serve(a) => signpost::server::serve(a).await,
         #[cfg(feature = "server")]
         cli::Command::Store(a) => store_cmd::run(a).await,
+        #[cfg(feature = "server")]
+        cli::Command::Doctor(a) => return doctor(&a).await,
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("error: {e:#}");
             ExitCode::FAILURE
+        }
+    }
+}
+
+/// Runs `doctor`: exit 0 when nothing failed, 1 on any fail, 2 when nothing was checked.
+#[cfg(feature = "server")]
+async fn doctor(args: &signpost::server::doctor::DoctorArgs) -> ExitCode {
+    let mut out = std::io::stdout();
+    match signpost::server::doctor::run(args, Some(&mut out)).await {
+        Ok(report) => {
+            println!("{}", report.summary());
+            if report.failed() {
+                ExitCode::FAILURE
+            } else {
+                ExitCode::SUCCESS
+            }
+        }
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::from(2)
         }
     }
 }

@@ -8,7 +8,6 @@
 #[allow(dead_code)]
 mod browser;
 #[path = "support/server.rs"]
-#[allow(dead_code)]
 mod server_support;
 #[path = "support/mod.rs"]
 #[allow(dead_code)]

@@ -4,7 +4,8 @@
 //! - [`config`], [`profile`], [`auth`]: the checked config, upload profiles, who is calling;
 //! - [`service`]: what the server does, with no HTTP (authorize, issue forms, verify, presign);
 //! - [`handlers`]: thin HTTP handlers per resource, with [`extract`]ors and [`error`]s;
-//! - [`security`], [`assets`], [`s3`]: headers and limits, static files, the server's own S3 calls.
+//! - [`security`], [`assets`], [`s3`]: headers and limits, static files, the server's own S3 calls;
+//! - [`doctor`]: `signpost doctor`, a config checked against its real S3 (no HTTP server).
 //!
 //! `app(state)` is kept apart from [`start`] so tests drive the router without a socket.
 
@@ -12,6 +13,7 @@ pub mod access;
 pub mod assets;
 pub mod auth;
 pub mod config;
+pub mod doctor;
 pub mod error;
 pub mod extract;
 pub(crate) mod filename;

@@ -191,7 +191,7 @@ pub async fn list_objects(
 }
 
 /// The text of the first `<name>` element, unescaped (quick-xml reads the XML).
-fn tag(xml: &str, name: &str) -> Option<String> {
+pub(crate) fn tag(xml: &str, name: &str) -> Option<String> {
     use quick_xml::events::Event;
     let mut reader = quick_xml::Reader::from_str(xml);
     let mut inside = false;
