@@ -6,8 +6,8 @@ use super::raw::{
     RawAccess, RawAuth, RawDuration, RawJwt, RawProfile, RawS3, RawServer, RawSize, RawToken,
 };
 use super::{
-    err, AuthConfig, AuthMode, ConfigError, CredentialSource, JwtConfig, JwtKey, RateLimit,
-    S3Config, ServerConfig, TokenEntry,
+    err, AuthConfig, AuthMode, ConfigError, ConnectionLimits, CredentialSource, JwtConfig, JwtKey,
+    RateLimit, S3Config, ServerConfig, TokenEntry,
 };
 use crate::server::access::{AccessRule, PutLimits, Verb};
 use crate::server::profile::{Profile, ProfileError};
@@ -33,7 +33,7 @@ fn size_or(key: &str, v: Option<&RawSize>, default: u64) -> Result<u64, ConfigEr
     v.map_or(Ok(default), |v| size(key, v))
 }
 
-fn duration_or(
+pub(super) fn duration_or(
     key: &str,
     v: Option<&RawDuration>,
     default: Duration,
@@ -105,6 +105,11 @@ impl TryFrom<RawServer> for ServerConfig {
         if download_expires.is_zero() || download_expires > crate::lint::MAX_EXPIRY {
             return Err(err("server.download_expires", "must be between 1s and 7d"));
         }
+        let connections = ConnectionLimits::from_raw(
+            s.header_timeout.as_ref(),
+            s.idle_timeout.as_ref(),
+            s.max_connections,
+        )?;
         Ok(ServerConfig {
             listen,
             public_url: s.public_url,
@@ -118,6 +123,7 @@ impl TryFrom<RawServer> for ServerConfig {
                 defaults::REQUEST_TIMEOUT,
             )?,
             download_expires,
+            connections,
         })
     }
 }

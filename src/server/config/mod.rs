@@ -5,8 +5,11 @@
 //! not fit), environment overrides are laid over them, and each part becomes its checked type
 //! through `TryFrom` in [`convert`].
 
+mod connections;
 mod convert;
 mod raw;
+
+pub use connections::ConnectionLimits;
 
 use crate::server::access::AccessRule;
 use crate::server::profile::Profile;
@@ -41,6 +44,12 @@ pub mod defaults {
     pub const LINK_EXPIRES: Duration = Duration::from_secs(3600);
     /// The embedded store's bucket in the demo.
     pub const DEMO_BUCKET: &str = "signpost-demo";
+    /// How long a client has to send a request's head, from its first byte.
+    pub const HEADER_TIMEOUT: Duration = Duration::from_secs(10);
+    /// How long a connection may wait for its next request (after connecting, between requests).
+    pub const IDLE_TIMEOUT: Duration = Duration::from_secs(30);
+    /// Connections served at once (lowered to fit the process's descriptor limit).
+    pub const MAX_CONNECTIONS: usize = 1024;
 }
 
 /// The address `signpost serve` listens on by default.
@@ -210,6 +219,8 @@ pub struct ServerConfig {
     pub request_timeout: Duration,
     /// How long presigned download links work.
     pub download_expires: Duration,
+    /// Header-read and idle timeouts, and the connection cap.
+    pub connections: ConnectionLimits,
 }
 
 /// The whole, checked config.
@@ -302,6 +313,7 @@ impl Config {
                 max_body: defaults::MAX_BODY,
                 request_timeout: defaults::REQUEST_TIMEOUT,
                 download_expires: defaults::DOWNLOAD_EXPIRES,
+                connections: ConnectionLimits::default(),
             },
             s3: None,
             auth: AuthConfig {

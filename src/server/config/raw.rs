@@ -88,6 +88,9 @@ pub(super) struct RawServer {
     pub(super) max_body: Option<RawSize>,
     pub(super) request_timeout: Option<RawDuration>,
     pub(super) download_expires: Option<RawDuration>,
+    pub(super) header_timeout: Option<RawDuration>,
+    pub(super) idle_timeout: Option<RawDuration>,
+    pub(super) max_connections: Option<u64>,
 }
 
 #[derive(Debug, Deserialize)]
