@@ -4,7 +4,8 @@
 //! - [`config`], [`profile`], [`auth`]: the checked config, upload profiles, who is calling;
 //! - [`service`]: what the server does, with no HTTP (authorize, issue forms, verify, presign);
 //! - [`handlers`]: thin HTTP handlers per resource, with [`extract`]ors and [`error`]s;
-//! - [`security`], [`assets`], [`s3`]: headers and limits, static files, the server's own S3 calls.
+//! - [`security`], [`assets`], [`s3`]: headers and limits, static files, the server's own S3 calls;
+//! - [`listen`]: the accept loop, with header-read and idle timeouts and a connection cap.
 //!
 //! `app(state)` is kept apart from [`start`] so tests drive the router without a socket.
 
@@ -16,6 +17,7 @@ pub mod error;
 pub mod extract;
 pub(crate) mod filename;
 pub mod handlers;
+pub mod listen;
 pub mod profile;
 mod run;
 pub mod s3;
