@@ -3,6 +3,8 @@
 //! `server.max_connections`, and graceful shutdown (idle connections close at once, requests
 //! in flight finish). The descriptor-limit attack is in `slow_clients.rs`.
 
+#![cfg(feature = "server")]
+
 use signpost::server::config::Config;
 use signpost::server::{start, Running};
 use std::net::SocketAddr;
@@ -15,8 +17,18 @@ const HEALTHZ: &[u8] = b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n";
 
 /// The demo server with these limits.
 async fn server(header: u64, idle: u64, max: usize) -> (Running, tempfile::TempDir) {
+    server_with(header, idle, max, |_| {}).await
+}
+
+async fn server_with(
+    header: u64,
+    idle: u64,
+    max: usize,
+    change: impl FnOnce(&mut Config),
+) -> (Running, tempfile::TempDir) {
     let dir = tempfile::tempdir().unwrap();
     let mut config = Config::demo("127.0.0.1:0".parse().unwrap());
+    change(&mut config);
     config.server.connections.header_timeout = Duration::from_secs(header);
     config.server.connections.idle_timeout = Duration::from_secs(idle);
     config.server.connections.max_connections = max;
@@ -207,4 +219,43 @@ async fn shutdown_closes_idle_connections_at_once_and_finishes_requests_in_fligh
         .await
         .expect("shutdown ends once the request is done")
         .unwrap();
+}
+
+/// The rate limiter keys callers without a token by their address: the handlers see each
+/// connection's peer (`ConnectInfo`). Linux routes all of 127.0.0.0/8 to loopback.
+#[cfg(target_os = "linux")]
+#[tokio::test]
+async fn handlers_see_the_peer_address() {
+    use signpost::server::config::RateLimit;
+    let (running, _dir) = server_with(30, 30, 100, |c| {
+        c.server.rate_limit = Some(RateLimit {
+            per_second: 1,
+            burst: 1,
+        });
+    })
+    .await;
+    let addr = running.addr;
+    let sign = |from: [u8; 4]| async move {
+        let socket = tokio::net::TcpSocket::new_v4().unwrap();
+        socket.bind(SocketAddr::from((from, 0))).unwrap();
+        let mut s = socket.connect(addr).await.unwrap();
+        s.write_all(
+            b"POST /api/v1/sign/avatar HTTP/1.1\r\nHost: 127.0.0.1\r\n\
+              Content-Type: application/json\r\nContent-Length: 2\r\n\r\n{}",
+        )
+        .await
+        .unwrap();
+        response(&mut s).await
+    };
+    assert!(!sign([127, 0, 0, 1]).await.contains(" 429"));
+    assert!(
+        sign([127, 0, 0, 1]).await.contains(" 429"),
+        "the same peer is limited"
+    );
+    let other = sign([127, 0, 0, 2]).await;
+    assert!(
+        !other.contains(" 429"),
+        "another peer has its own budget: {other}"
+    );
+    running.shutdown().await;
 }

@@ -5,7 +5,7 @@
 //! attacker would) are held open against it, and `GET /healthz` must still answer within a
 //! second. Linux only: it uses `prlimit` (util-linux) and `/proc`. Traffic stays on 127.0.0.1.
 
-#![cfg(target_os = "linux")]
+#![cfg(all(target_os = "linux", feature = "server"))]
 
 use std::io::{BufRead, BufReader};
 use std::net::SocketAddr;
