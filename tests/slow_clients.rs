@@ -40,20 +40,15 @@ impl Drop for Server {
 }
 
 impl Server {
-    /// Starts `signpost serve` (the demo, or `config`) under a descriptor limit.
-    fn start(nofile: u64, config: Option<&str>) -> Self {
+    /// Starts the demo `signpost serve` under a descriptor limit (soft, hard).
+    fn start(soft: u64, hard: u64) -> Self {
         let dir = tempfile::tempdir().unwrap();
         let mut cmd = Command::new("prlimit");
-        cmd.arg(format!("--nofile={nofile}:{nofile}"))
+        cmd.arg(format!("--nofile={soft}:{hard}"))
             .arg("--")
             .arg(env!("CARGO_BIN_EXE_signpost"))
             .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
             .arg(dir.path().join("data"));
-        if let Some(text) = config {
-            let path = dir.path().join("signpost.toml");
-            std::fs::write(&path, text).unwrap();
-            cmd.arg("--config").arg(path);
-        }
         for (k, _) in std::env::vars() {
             if k.starts_with("SIGNPOST_") {
                 cmd.env_remove(k);
@@ -80,16 +75,23 @@ impl Server {
             addr,
             _dir: dir,
         };
-        let limits = std::fs::read_to_string(format!("/proc/{}/limits", server.pid())).unwrap();
+        assert_eq!(
+            server.nofile().1,
+            hard,
+            "the server runs under the hard limit"
+        );
+        server
+    }
+
+    /// The server process's descriptor limit now (soft, hard), from `/proc`.
+    fn nofile(&self) -> (u64, u64) {
+        let limits = std::fs::read_to_string(format!("/proc/{}/limits", self.pid())).unwrap();
         let line = limits
             .lines()
             .find(|l| l.starts_with("Max open files"))
             .unwrap();
-        assert!(
-            line.split_whitespace().nth(3) == Some(&nofile.to_string()),
-            "the server runs under the descriptor limit: {line}"
-        );
-        server
+        let mut values = line.split_whitespace().skip(3).map(|v| v.parse().unwrap());
+        (values.next().unwrap(), values.next().unwrap())
     }
 
     fn pid(&self) -> u32 {
@@ -221,7 +223,7 @@ async fn healthz(addr: SocketAddr) -> Option<Duration> {
 #[test]
 fn healthz_answers_within_a_second_while_1100_slow_clients_hold_connections() {
     allow_own_descriptors(4096);
-    let server = Server::start(SERVER_NOFILE, None);
+    let server = Server::start(SERVER_NOFILE, SERVER_NOFILE);
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
@@ -286,4 +288,12 @@ fn healthz_answers_within_a_second_while_1100_slow_clients_hold_connections() {
             .all(|t| t.is_some_and(|d| d < Duration::from_secs(1))),
         "/healthz must answer within 1 s under the attack: {shown:?}"
     );
+}
+
+/// A soft limit below what the cap needs is raised (up to the hard limit): the default cap of
+/// 1,024 connections plus 128 spare descriptors.
+#[test]
+fn the_server_raises_a_low_soft_descriptor_limit_to_fit_its_cap() {
+    let server = Server::start(256, 4096);
+    assert_eq!(server.nofile(), (1024 + 128, 4096));
 }

@@ -16,7 +16,8 @@ pub struct ConnectionLimits {
     pub idle_timeout: Duration,
     /// Connections served at once. At the cap the oldest connection that is not serving a
     /// request is closed to make room (and a new one is refused only when every connection is
-    /// busy). Lowered at start to fit the process's descriptor limit.
+    /// busy). At start the soft file limit is raised to fit it if the hard limit allows, and
+    /// otherwise the cap is lowered to fit.
     pub max_connections: usize,
 }
 

@@ -48,7 +48,7 @@ pub mod defaults {
     pub const HEADER_TIMEOUT: Duration = Duration::from_secs(10);
     /// How long a connection may wait for its next request (after connecting, between requests).
     pub const IDLE_TIMEOUT: Duration = Duration::from_secs(30);
-    /// Connections served at once (lowered to fit the process's descriptor limit).
+    /// Connections served at once (lowered if the process's file limit cannot fit them).
     pub const MAX_CONNECTIONS: usize = 1024;
 }
 

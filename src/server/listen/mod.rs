@@ -4,9 +4,10 @@
 //!
 //! At the cap, the oldest idle connection (waiting for a request or still sending its head)
 //! is closed to make room for the new one; a new connection is refused (a bare 503) only
-//! when every open connection is serving a request. The cap is lowered at start to leave
-//! descriptors for S3 calls, files and the embedded store, and running out of descriptors
-//! anyway (`EMFILE`) also closes the oldest idle connection instead of waiting.
+//! when every open connection is serving a request. The cap leaves descriptors for S3 calls,
+//! files and the embedded store: at start the soft file limit is raised to fit it (up to the
+//! hard limit), or else the cap is lowered. Running out of descriptors anyway (`EMFILE`)
+//! also closes the oldest idle connection instead of waiting.
 
 mod conn;
 
@@ -28,9 +29,13 @@ const DESCRIPTOR_RESERVE: u64 = 128;
 const WARN_EVERY: Duration = Duration::from_secs(10);
 
 /// The connection cap that fits this process: `max` or fewer, leaving [`DESCRIPTOR_RESERVE`]
-/// descriptors (or half of them when the limit is small) for everything else.
+/// descriptors (or half of them when the limit is small) for everything else. A soft file
+/// limit below what `max` needs is first raised towards the hard limit, as Go and nginx do.
 pub fn effective_cap(max: usize) -> usize {
-    let Some(limit) = descriptor_limit() else {
+    let wanted = u64::try_from(max)
+        .unwrap_or(u64::MAX)
+        .saturating_add(DESCRIPTOR_RESERVE);
+    let Some(limit) = descriptor_limit(wanted) else {
         return max;
     };
     let fits = limit
@@ -40,20 +45,35 @@ pub fn effective_cap(max: usize) -> usize {
     if fits < max {
         tracing::warn!(
             "server.max_connections is {max}, but this process may open only {limit} files: \
-             serving at most {fits} connections at once (raise the limit with `ulimit -n` or \
-             LimitNOFILE= to allow more)"
+             serving at most {fits} connections at once (raise the hard limit with \
+             `ulimit -Hn` or LimitNOFILE= to allow more)"
         );
     }
     max.min(fits)
 }
 
+/// The soft descriptor limit, raised towards `wanted` (up to the hard limit) when lower.
 #[cfg(unix)]
-fn descriptor_limit() -> Option<u64> {
-    rustix::process::getrlimit(rustix::process::Resource::Nofile).current
+fn descriptor_limit(wanted: u64) -> Option<u64> {
+    use rustix::process::{getrlimit, setrlimit, Resource};
+    let mut limit = getrlimit(Resource::Nofile);
+    let soft = limit.current?;
+    let target = limit.maximum.map_or(wanted, |hard| hard.min(wanted));
+    if soft < target {
+        limit.current = Some(target);
+        match setrlimit(Resource::Nofile, limit) {
+            Ok(()) => {
+                tracing::info!("raised the open-file limit from {soft} to {target}");
+                return Some(target);
+            }
+            Err(e) => tracing::debug!(error = %e, "could not raise the open-file limit"),
+        }
+    }
+    Some(soft)
 }
 
 #[cfg(not(unix))]
-fn descriptor_limit() -> Option<u64> {
+fn descriptor_limit(_wanted: u64) -> Option<u64> {
     None
 }
 
