@@ -6,6 +6,7 @@
 //! - [`handlers`]: thin HTTP handlers per resource, with [`extract`]ors and [`error`]s;
 //! - [`security`], [`assets`], [`s3`]: headers and limits, static files, the server's own S3 calls;
 //! - [`doctor`]: `signpost doctor`, a config checked against its real S3 (no HTTP server).
+//! - [`listen`]: the accept loop, with header-read and idle timeouts and a connection cap.
 //!
 //! `app(state)` is kept apart from [`start`] so tests drive the router without a socket.
 
@@ -18,6 +19,7 @@ pub mod error;
 pub mod extract;
 pub(crate) mod filename;
 pub mod handlers;
+pub mod listen;
 pub mod profile;
 mod run;
 pub mod s3;

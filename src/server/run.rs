@@ -3,7 +3,7 @@
 
 use super::config::{self, Config};
 use super::state::{self, AppState, EMBEDDED_REGION};
-use super::{app_with_static, security, ServeArgs, ServeError};
+use super::{app_with_static, listen, security, ServeArgs, ServeError};
 use crate::embedded::{EmbeddedConfig, EmbeddedS3};
 use crate::Credentials;
 use std::net::SocketAddr;
@@ -145,17 +145,12 @@ pub async fn start_with(config: Config, opts: StartOptions) -> Result<Running, S
     let refresh = state::spawn_refresh(&state);
     let router = app_with_static(state.clone(), static_dir);
     let (stop, stopped) = oneshot::channel::<()>();
+    let limits = state.config.server.connections;
     let task = tokio::spawn(async move {
-        let service = router.into_make_service_with_connect_info::<SocketAddr>();
         let shutdown = async {
             let _ = stopped.await;
         };
-        if let Err(e) = axum::serve(listener, service)
-            .with_graceful_shutdown(shutdown)
-            .await
-        {
-            tracing::error!(error = %e, "server stopped with an error");
-        }
+        listen::serve(listener, router, limits, shutdown).await;
     });
     Ok(Running {
         addr,

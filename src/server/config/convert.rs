@@ -6,8 +6,8 @@ use super::raw::{
     RawAccess, RawAuth, RawDuration, RawJwt, RawProfile, RawS3, RawServer, RawSize, RawToken,
 };
 use super::{
-    err, AuthConfig, AuthMode, ConfigError, CredentialSource, JwtConfig, JwtKey, RateLimit,
-    S3Config, ServerConfig, TokenEntry,
+    err, AuthConfig, AuthMode, ConfigError, ConnectionLimits, CredentialSource, JwtConfig, JwtKey,
+    RateLimit, S3Config, ServerConfig, TokenEntry,
 };
 use crate::server::access::{AccessRule, PutLimits, Verb};
 use crate::server::profile::{Profile, ProfileError};
@@ -33,7 +33,7 @@ fn size_or(key: &str, v: Option<&RawSize>, default: u64) -> Result<u64, ConfigEr
     v.map_or(Ok(default), |v| size(key, v))
 }
 
-fn duration_or(
+pub(super) fn duration_or(
     key: &str,
     v: Option<&RawDuration>,
     default: Duration,
@@ -123,6 +123,11 @@ impl TryFrom<RawServer> for ServerConfig {
                 "is empty; name a [[profile]] or remove the key",
             ));
         }
+        let connections = ConnectionLimits::from_raw(
+            s.header_timeout.as_ref(),
+            s.idle_timeout.as_ref(),
+            s.max_connections,
+        )?;
         Ok(ServerConfig {
             listen,
             public_url: s.public_url,
@@ -138,6 +143,7 @@ impl TryFrom<RawServer> for ServerConfig {
             download_expires,
             companion_profile: s.companion_profile,
             multipart_threshold,
+            connections,
         })
     }
 }

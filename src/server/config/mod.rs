@@ -5,8 +5,11 @@
 //! not fit), environment overrides are laid over them, and each part becomes its checked type
 //! through `TryFrom` in [`convert`].
 
+mod connections;
 mod convert;
 mod raw;
+
+pub use connections::ConnectionLimits;
 
 use crate::server::access::AccessRule;
 use crate::server::profile::Profile;
@@ -43,6 +46,12 @@ pub mod defaults {
     pub const MULTIPART_THRESHOLD: u64 = 100 * 1024 * 1024;
     /// The embedded store's bucket in the demo.
     pub const DEMO_BUCKET: &str = "signpost-demo";
+    /// How long a client has to send a request's head, from its first byte.
+    pub const HEADER_TIMEOUT: Duration = Duration::from_secs(10);
+    /// How long a connection may wait for its next request (after connecting, between requests).
+    pub const IDLE_TIMEOUT: Duration = Duration::from_secs(30);
+    /// Connections served at once (lowered if the process's file limit cannot fit them).
+    pub const MAX_CONNECTIONS: usize = 1024;
 }
 
 /// The address `signpost serve` listens on by default.
@@ -216,6 +225,8 @@ pub struct ServerConfig {
     pub companion_profile: Option<String>,
     /// Files larger than this are uploaded in parts by signpost's own page.
     pub multipart_threshold: u64,
+    /// Header-read and idle timeouts, and the connection cap.
+    pub connections: ConnectionLimits,
 }
 
 /// The whole, checked config.
@@ -310,6 +321,7 @@ impl Config {
                 download_expires: defaults::DOWNLOAD_EXPIRES,
                 companion_profile: None,
                 multipart_threshold: defaults::MULTIPART_THRESHOLD,
+                connections: ConnectionLimits::default(),
             },
             s3: None,
             auth: AuthConfig {

@@ -90,6 +90,9 @@ pub(super) struct RawServer {
     pub(super) download_expires: Option<RawDuration>,
     pub(super) companion_profile: Option<String>,
     pub(super) multipart_threshold: Option<RawSize>,
+    pub(super) header_timeout: Option<RawDuration>,
+    pub(super) idle_timeout: Option<RawDuration>,
+    pub(super) max_connections: Option<u64>,
 }
 
 #[derive(Debug, Deserialize)]
