@@ -71,8 +71,13 @@ impl Layout {
                 exact: Some((size, part)),
             },
             _ => Layout {
-                parts: u32::try_from(profile.max_size.div_ceil(MIN_PART_SIZE).clamp(1, u64::from(MAX_PARTS)))
-                    .unwrap_or(u32::MAX),
+                parts: u32::try_from(
+                    profile
+                        .max_size
+                        .div_ceil(MIN_PART_SIZE)
+                        .clamp(1, u64::from(MAX_PARTS)),
+                )
+                .unwrap_or(u32::MAX),
                 exact: None,
             },
         }
