@@ -126,7 +126,15 @@ impl Authenticator {
                 if let Some(i) = &j.issuer {
                     validation.set_issuer(&[i]);
                 }
-                validation.set_required_spec_claims(&["exp"]);
+                // A configured issuer or audience is required, not only checked when present.
+                let mut required = vec!["exp"];
+                if j.issuer.is_some() {
+                    required.push("iss");
+                }
+                if j.audience.is_some() {
+                    required.push("aud");
+                }
+                validation.set_required_spec_claims(&required);
                 Verifier::Jwt {
                     keys,
                     validation: Box::new(validation),
@@ -351,6 +359,43 @@ mod tests {
             cases[2].0.authenticate(&bearer(&wrong_kid)),
             Err(AuthError::Invalid(_))
         ));
+    }
+
+    #[test]
+    fn a_configured_issuer_or_audience_is_required_in_the_token() {
+        let secret = "an-hs256-secret-of-at-least-32-chars!";
+        let a = Authenticator::new(&AuthConfig {
+            mode: AuthMode::Jwt(JwtConfig {
+                key: JwtKey::Hs256(secret.into()),
+                issuer: Some("https://login.example.com".into()),
+                audience: Some("signpost".into()),
+            }),
+            cookie: None,
+            user_claim: "sub".into(),
+            roles_claim: "roles".into(),
+        })
+        .unwrap();
+        let key = EncodingKey::from_secret(secret.as_bytes());
+        let exp = time::OffsetDateTime::now_utc().unix_timestamp() + 600;
+        let make = |claims: serde_json::Value| encode(&Header::default(), &claims, &key).unwrap();
+        let full = make(serde_json::json!({"sub": "carol", "exp": exp,
+            "iss": "https://login.example.com", "aud": "signpost"}));
+        assert_eq!(a.authenticate(&bearer(&full)).unwrap().user, "carol");
+        for (claims, missing) in [
+            (
+                serde_json::json!({"sub": "carol", "exp": exp, "aud": "signpost"}),
+                "iss",
+            ),
+            (
+                serde_json::json!({"sub": "carol", "exp": exp, "iss": "https://login.example.com"}),
+                "aud",
+            ),
+        ] {
+            match a.authenticate(&bearer(&make(claims))) {
+                Err(AuthError::Invalid(m)) => assert!(m.contains(missing), "{missing}: {m}"),
+                other => panic!("a token without `{missing}` was not refused: {other:?}"),
+            }
+        }
     }
 
     #[test]
