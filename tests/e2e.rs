@@ -520,8 +520,16 @@ async fn j2_document_without_javascript() {
         );
 
         assert_eq!(b.text("#done").await, "Upload verified");
-        assert_eq!(b.text("dd.key").await, key);
-        assert_eq!(b.text("dd.type").await, "application/pdf");
+        // The key sits in a closed "Where it is stored" section (issue 12): read its text.
+        let shown = b
+            .js(
+                "return [document.querySelector('dd.key').textContent, \
+                 document.querySelector('.type').textContent, \
+                 document.querySelector('dd.name').textContent];",
+                vec![],
+            )
+            .await;
+        assert_eq!(shown, serde_json::json!([key, "application/pdf", "report.pdf"]));
         let href = b
             .find("a.download")
             .await

@@ -16,9 +16,11 @@ pub mod error;
 pub mod extract;
 pub(crate) mod filename;
 pub mod handlers;
+pub mod nav;
 pub mod profile;
 mod run;
 pub mod s3;
+pub(crate) mod seal;
 pub mod security;
 pub mod service;
 pub mod state;
@@ -79,7 +81,10 @@ pub fn app(state: Arc<AppState>) -> Router {
 pub fn app_with_static(state: Arc<AppState>, static_dir: Option<PathBuf>) -> Router {
     let router = Router::new()
         .merge(handlers::pages::router())
+        .merge(handlers::uploaded::router())
+        .merge(handlers::session::router())
         .merge(handlers::api::router(&state))
-        .merge(assets::router(static_dir));
+        .merge(assets::router(static_dir))
+        .fallback(handlers::pages::not_found);
     security::apply(router, &state).with_state(state)
 }

@@ -127,6 +127,10 @@ pub fn apply(router: Router<Arc<AppState>>, state: &Arc<AppState>) -> Router<Arc
     let csp = HeaderValue::from_str(&state.csp)
         .unwrap_or_else(|_| HeaderValue::from_static("default-src 'none'"));
     router
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            super::error::error_pages,
+        ))
         .layer(RequestBodyLimitLayer::new(
             usize::try_from(state.config.server.max_body).unwrap_or(usize::MAX),
         ))

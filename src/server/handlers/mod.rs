@@ -4,3 +4,5 @@
 pub mod api;
 pub mod issuer;
 pub mod pages;
+pub mod session;
+pub mod uploaded;
