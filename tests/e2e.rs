@@ -529,7 +529,10 @@ async fn j2_document_without_javascript() {
                 vec![],
             )
             .await;
-        assert_eq!(shown, serde_json::json!([key, "application/pdf", "report.pdf"]));
+        assert_eq!(
+            shown,
+            serde_json::json!([key, "application/pdf", "report.pdf"])
+        );
         let href = b
             .find("a.download")
             .await

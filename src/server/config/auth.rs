@@ -196,12 +196,14 @@ impl TryFrom<(RawAuth, &Path)> for AuthConfig {
                 let o = a.oidc.ok_or_else(|| err("auth.oidc", "mode is \"oidc\" but [auth.oidc] is missing; give issuer, client_id and client_secret"))?;
                 AuthMode::Oidc(oidc(o)?)
             }
-            other => return Err(err(
-                "auth.mode",
-                format!(
+            other => {
+                return Err(err(
+                    "auth.mode",
+                    format!(
                     "`{other}` is not an auth mode; use \"none\", \"tokens\", \"jwt\" or \"oidc\""
                 ),
-            )),
+                ))
+            }
         };
         Ok(AuthConfig {
             mode,
