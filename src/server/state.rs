@@ -143,7 +143,8 @@ impl AppState {
         if auth.oidc().is_some() && config.server.state_secret.is_none() {
             tracing::warn!("no server.state_secret: sign-in sessions end when the server restarts, and replicas cannot share them; set SIGNPOST_STATE_SECRET");
         }
-        let csp = security::csp(&config, &signer);
+        let sign_in = auth.oidc().map(|o| o.origins()).unwrap_or_default();
+        let csp = security::csp(&config, &signer, &sign_in);
         let http = reqwest::Client::builder()
             .timeout(Duration::from_secs(15))
             .build()

@@ -310,6 +310,17 @@ impl OidcProvider {
             .map_err(|e| LoginError::NoUser(e.to_string()))
     }
 
+    /// The provider's origins a page may send a form to (signing out redirects there).
+    pub fn origins(&self) -> Vec<String> {
+        let mut out = vec![crate::server::security::origin(&self.issuer)];
+        if let Some(end) = &self.metadata.additional_metadata().end_session_endpoint {
+            out.push(crate::server::security::origin(end.url().as_str()));
+        }
+        out.sort();
+        out.dedup();
+        out
+    }
+
     /// Where to send the browser to sign out at the provider too, when it offers that
     /// (RP-initiated logout); it comes back to `/signed-out`.
     pub fn logout_url(&self) -> Option<String> {
