@@ -900,8 +900,9 @@ async fn j7_jwt_cookie_and_tiers() {
         set_token(&b, jwt(&user, &["tier1"])).await;
 
         b.goto(&server.url("/")).await;
+        // Who is signed in is shown in the page header (issue 12).
         assert!(
-            b.text("main").await.contains(&user),
+            b.text("#signed-in-as").await.contains(&user),
             "signed in as the token's user"
         );
         assert_eq!(

@@ -16,240 +16,23 @@
 mod browser;
 #[path = "support/node.rs"]
 mod node;
+#[path = "support/oidc_site.rs"]
+mod oidc_site;
 #[path = "support/server.rs"]
 mod server_support;
 #[path = "support/mod.rs"]
 #[allow(dead_code)]
 mod support;
 
-use std::collections::BTreeMap;
-use std::path::Path;
-
 use base64::Engine as _;
 use browser::{Browser, Driver, Js};
-use node::{assert_accessible, OidcOptions, OidcProvider};
+use node::{assert_accessible, OidcProvider};
+use oidc_site::{no_redirects, tokens_from, NoJsAxe, Site, CLIENT_ID, CLIENT_SECRET};
 use serde_json::Value;
-use sha2::Digest as _;
 use signpost::server::auth::session::Session;
-use signpost::server::config::Config;
-use signpost::server::{start, Running};
-use support::{unique_prefix, S3Env};
+use support::S3Env;
 use tempfile::TempDir;
 use time::OffsetDateTime;
-
-const CLIENT_ID: &str = "signpost";
-const CLIENT_SECRET: &str = "oidc-test-client-secret-0123456789";
-const STATE_SECRET: &str = "oidc-test-state-secret-0123456789abcdef";
-
-/// signpost on Ceph with `[auth] mode = "oidc"` against its own provider: `avatar` for group
-/// tier1 (alice), `document` (several files) for tier2 (bob).
-struct Site {
-    running: Running,
-    op: OidcProvider,
-    prefix: String,
-    _data: TempDir,
-}
-
-/// A port that was free a moment ago: the provider must know signpost's callback URL before
-/// signpost can start (it reads the provider's discovery document at start).
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .expect("a free port")
-        .port()
-}
-
-impl Site {
-    async fn start(s3: &S3Env, test: &str) -> Site {
-        let port = free_port();
-        let origin = format!("http://127.0.0.1:{port}");
-        let mut opts =
-            OidcOptions::new(CLIENT_ID, CLIENT_SECRET, &format!("{origin}/auth/callback"));
-        opts.post_logout_redirect_uris = vec![format!("{origin}/signed-out")];
-        let op = OidcProvider::start_with(&opts);
-        let prefix = unique_prefix(test);
-        let text = format!(
-            r#"
-[server]
-listen = "127.0.0.1:{port}"
-state_secret = "{STATE_SECRET}"
-
-[s3]
-endpoint = "{endpoint}"
-region = "{region}"
-path_style = true
-access_key_id = "{ak}"
-secret_access_key = "{sk}"
-
-[auth]
-mode = "oidc"
-roles_claim = "groups"
-
-[auth.oidc]
-issuer = "{issuer}"
-client_id = "{CLIENT_ID}"
-client_secret = "{CLIENT_SECRET}"
-
-[[profile]]
-name = "avatar"
-title = "Avatar"
-bucket = "{bucket}"
-key = "{prefix}avatars/{{user}}/{{uuid}}/${{filename}}"
-max_size = "5MiB"
-min_size = 1
-content_type_prefix = "image/"
-roles = ["tier1"]
-
-[[profile]]
-name = "document"
-title = "Document"
-bucket = "{bucket}"
-key = "{prefix}documents/{{user}}/{{uuid}}/${{filename}}"
-max_size = "20MiB"
-min_size = 1
-content_types = ["application/pdf"]
-roles = ["tier2"]
-multiple = true
-"#,
-            endpoint = s3.endpoint,
-            region = s3.region,
-            ak = s3.access_key,
-            sk = s3.secret_key,
-            issuer = op.issuer,
-            bucket = s3.bucket_a,
-        );
-        let config = Config::parse(&text, Path::new("."), &|_| None)
-            .unwrap_or_else(|e| panic!("test config refused: {e}\n{text}"));
-        let data = TempDir::new().expect("temp dir");
-        let running = start(config, data.path().to_path_buf(), None)
-            .await
-            .unwrap_or_else(|e| panic!("signpost did not start: {e}\nprovider: {}", op.log()));
-        assert_eq!(running.url, origin);
-        Site {
-            running,
-            op,
-            prefix,
-            _data: data,
-        }
-    }
-
-    fn url(&self, path: &str) -> String {
-        format!("{}{path}", self.running.url)
-    }
-}
-
-fn no_redirects() -> reqwest::Client {
-    reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .expect("client")
-}
-
-fn b64url(bytes: &[u8]) -> String {
-    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
-}
-
-/// Signs `user` in at `op` without a browser (its login form, posted by hand, cookies kept by
-/// hand) and redeems the code: the provider's token response. `resource` asks for a JWT
-/// access token for that audience.
-async fn tokens_from(
-    op: &OidcProvider,
-    redirect_uri: &str,
-    user: &str,
-    resource: Option<&str>,
-) -> Value {
-    let http = no_redirects();
-    let meta: Value = http
-        .get(op.discovery_url())
-        .send()
-        .await
-        .expect("discovery")
-        .json()
-        .await
-        .expect("discovery JSON");
-    let verifier = format!(
-        "{}{}",
-        uuid::Uuid::new_v4().simple(),
-        uuid::Uuid::new_v4().simple()
-    );
-    let mut url =
-        reqwest::Url::parse(meta["authorization_endpoint"].as_str().expect("authz")).expect("URL");
-    url.query_pairs_mut()
-        .append_pair("client_id", &op.client_id)
-        .append_pair("response_type", "code")
-        .append_pair("redirect_uri", redirect_uri)
-        .append_pair("scope", "openid api")
-        .append_pair("state", "s")
-        .append_pair("nonce", "n")
-        .append_pair("code_challenge", &b64url(&sha2::Sha256::digest(&verifier)))
-        .append_pair("code_challenge_method", "S256");
-    if let Some(r) = resource {
-        url.query_pairs_mut().append_pair("resource", r);
-    }
-    let mut cookies: BTreeMap<String, String> = BTreeMap::new();
-    let password = op.user(user).password.clone();
-    let mut posted = false;
-    let code = 'flow: {
-        for _ in 0..12 {
-            let jar = cookies
-                .iter()
-                .map(|(k, v)| format!("{k}={v}"))
-                .collect::<Vec<_>>()
-                .join("; ");
-            let login_form = !posted && url.path().starts_with("/interaction/");
-            let req = if login_form {
-                posted = true;
-                let action = url.join(&format!("{}/login", url.path())).expect("URL");
-                http.post(action)
-                    .form(&[("username", user), ("password", &password)])
-            } else {
-                http.get(url.clone())
-            };
-            let resp = req
-                .header("cookie", jar)
-                .send()
-                .await
-                .expect("provider request");
-            for c in resp.headers().get_all("set-cookie") {
-                let c = c.to_str().unwrap_or_default();
-                if let Some((k, v)) = c.split(';').next().and_then(|p| p.split_once('=')) {
-                    cookies.insert(k.trim().to_string(), v.to_string());
-                }
-            }
-            let Some(loc) = resp.headers().get("location").and_then(|l| l.to_str().ok()) else {
-                panic!(
-                    "the provider stopped at {url} ({}): {}",
-                    resp.status(),
-                    resp.text().await.unwrap_or_default()
-                );
-            };
-            let next = url.join(loc).expect("Location");
-            if next.as_str().starts_with(redirect_uri) {
-                let code = next
-                    .query_pairs()
-                    .find(|(k, _)| k == "code")
-                    .map(|(_, v)| v.into_owned());
-                break 'flow code.unwrap_or_else(|| panic!("no code: {next}"));
-            }
-            url = next;
-        }
-        panic!("the provider did not send a code back");
-    };
-    let resp = http
-        .post(meta["token_endpoint"].as_str().expect("token endpoint"))
-        .basic_auth(&op.client_id, Some(&op.client_secret))
-        .form(&[
-            ("grant_type", "authorization_code"),
-            ("code", &code),
-            ("redirect_uri", redirect_uri),
-            ("code_verifier", &verifier),
-        ])
-        .send()
-        .await
-        .expect("token request");
-    assert_eq!(resp.status(), 200, "token endpoint");
-    resp.json().await.expect("token JSON")
-}
 
 async fn sign_with(site: &Site, profile: &str, token: &str) -> (u16, Value) {
     let resp = reqwest::Client::new()
@@ -411,64 +194,6 @@ async fn sign_in_at_provider(b: &Browser, op: &OidcProvider, user: &str) {
     b.find("#sign-in").await.click().await.expect("click");
 }
 
-/// A chromedriver command that runs a Chrome DevTools Protocol method.
-#[derive(Debug)]
-struct Cdp(&'static str, Value);
-
-impl fantoccini::wd::WebDriverCompatibleCommand for Cdp {
-    fn endpoint(
-        &self,
-        base: &reqwest::Url,
-        session: Option<&str>,
-    ) -> Result<reqwest::Url, <reqwest::Url as std::str::FromStr>::Err> {
-        base.join(&format!("session/{}/goog/cdp/execute", session.unwrap_or_default()))
-    }
-    fn method_and_body(&self, _: &reqwest::Url) -> (http::Method, Option<String>) {
-        let body = serde_json::json!({ "cmd": self.0, "params": self.1 });
-        (http::Method::POST, Some(body.to_string()))
-    }
-}
-
-/// axe-core needs script to run, and a browser with JavaScript off runs none. The pages
-/// without JavaScript are checked in a second browser that never loads the page's one script
-/// (`/static/app.js` is blocked), carrying the same session cookie: the same DOM and styles a
-/// person without JavaScript gets.
-struct NoJsAxe {
-    b: Browser,
-}
-
-impl NoJsAxe {
-    async fn new(driver: &Driver, site: &Site, session: Option<&str>) -> NoJsAxe {
-        let b = driver.browser(Js::On).await;
-        b.client
-            .issue_cmd(Cdp("Network.enable", serde_json::json!({})))
-            .await
-            .expect("CDP Network.enable");
-        b.client
-            .issue_cmd(Cdp(
-                "Network.setBlockedURLs",
-                serde_json::json!({ "urls": ["*/static/app.js"] }),
-            ))
-            .await
-            .expect("CDP Network.setBlockedURLs");
-        b.goto(&site.url("/signed-out")).await;
-        if let Some(value) = session {
-            let mut c = fantoccini::cookies::Cookie::new("signpost_session", value.to_string());
-            c.set_path("/");
-            c.set_domain("127.0.0.1");
-            b.client.add_cookie(c).await.expect("add the session cookie");
-        }
-        NoJsAxe { b }
-    }
-
-    async fn check(&self, url: &str, what: &str) {
-        self.b.goto(url).await;
-        self.b.find("main").await;
-        assert_eq!(self.b.count("html.js").await, 0, "app.js ran for {what}");
-        assert_accessible(&self.b.client, &format!("{what} (no JS)")).await;
-    }
-}
-
 /// Signs out through the header's button and the provider's confirmation.
 async fn sign_out(b: &Browser, site: &Site) {
     b.find("#sign-out")
@@ -615,26 +340,31 @@ async fn bob_signs_in_and_uploads_without_javascript() {
             .await
             .expect("the session cookie");
         let axe = NoJsAxe::new(&driver, &site, Some(session.value())).await;
-        axe.check(&site.url("/upload/document"), "upload page, signed in").await;
+        axe.check(&site.url("/upload/document"), "upload page, signed in")
+            .await;
 
         b.choose_files("#file", &[&file]).await;
         b.find("#submit").await.click().await.expect("click Upload");
         let uploaded = b.wait_path("/uploaded/").await;
         assert_eq!(b.text("#done").await, "Upload verified");
         assert_eq!(b.text("dd.name").await, "report.pdf");
-        axe.check(uploaded.as_str(), "uploaded page, signed in").await;
+        axe.check(uploaded.as_str(), "uploaded page, signed in")
+            .await;
 
         b.goto(&site.url("/upload/avatar")).await;
         assert_eq!(b.text("h1").await, "403 Forbidden");
         for path in ["/upload/avatar", "/", "/no-such-page", "/logout"] {
-            axe.check(&site.url(path), &format!("{path}, signed in")).await;
+            axe.check(&site.url(path), &format!("{path}, signed in"))
+                .await;
         }
 
         b.goto(&site.url("/")).await;
         sign_out(&b, &site).await;
         let axe_out = NoJsAxe::new(&driver, &site, None).await;
         for path in ["/signed-out", "/no-such-page", "/uploaded", "/logout"] {
-            axe_out.check(&site.url(path), &format!("{path}, signed out")).await;
+            axe_out
+                .check(&site.url(path), &format!("{path}, signed out"))
+                .await;
         }
         b.goto(&site.url("/upload/document")).await;
         b.find("#username").await;
