@@ -246,6 +246,7 @@ async fn alice_signs_in_uploads_is_refused_the_other_groups_upload_and_signs_out
         assert_eq!(b.text("#done").await, "Upload verified");
         assert_eq!(b.text("dd.name").await, "avatar.png");
         assert_accessible(&b.client, "uploaded page (signed in, JS)").await;
+        b.screenshot_both_widths("oidc-alice-uploaded").await;
 
         // The same confirmation as JSON, after the real upload.
         let uploaded = b.url().await;
@@ -286,6 +287,7 @@ async fn alice_signs_in_uploads_is_refused_the_other_groups_upload_and_signs_out
         assert!(b.text("#error-message").await.contains("Document"));
         assert_eq!(b.text("#signed-in-as").await, "Signed in as Alice Example");
         assert_accessible(&b.client, "403 page (signed in, JS)").await;
+        b.screenshot("oidc-alice-403").await;
         for path in ["/", "/no-such-page", "/logout"] {
             b.goto(&site.url(path)).await;
             b.find("main").await;
