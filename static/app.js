@@ -17,7 +17,12 @@
   const types = (form.dataset.types || "").split(",").filter(Boolean);
   const prefixes = (form.dataset.prefixes || "").split(",").filter(Boolean);
   const multiple = form.dataset.multiple === "true";
-  if (multiple) input.multiple = true;
+  if (multiple) {
+    // With JavaScript each file gets its own form, so several can go at once.
+    input.multiple = true;
+    const label = document.getElementById("choose-label");
+    if (label) label.textContent = "Choose files";
+  }
 
   function formatSize(bytes) {
     const units = [[1024 ** 4, "TiB"], [1024 ** 3, "GiB"], [1024 ** 2, "MiB"], [1024, "KiB"]];
@@ -82,6 +87,8 @@
     const bar = document.createElement("progress");
     bar.max = 100;
     bar.value = 0;
+    // The bar's accessible name is the file's: "Uploading avatar.png".
+    bar.setAttribute("aria-label", "Uploading " + file.name);
     const pct = document.createElement("span");
     pct.className = "pct";
     pct.textContent = "0%";
@@ -89,6 +96,7 @@
     cancel.type = "button";
     cancel.className = "cancel";
     cancel.textContent = "Cancel";
+    cancel.setAttribute("aria-label", "Cancel uploading " + file.name);
     const status = document.createElement("span");
     status.className = "status";
     li.append(name, bar, pct, cancel, status);

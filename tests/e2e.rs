@@ -520,8 +520,19 @@ async fn j2_document_without_javascript() {
         );
 
         assert_eq!(b.text("#done").await, "Upload verified");
-        assert_eq!(b.text("dd.key").await, key);
-        assert_eq!(b.text("dd.type").await, "application/pdf");
+        // The key sits in a closed "Where it is stored" section (issue 12): read its text.
+        let shown = b
+            .js(
+                "return [document.querySelector('dd.key').textContent, \
+                 document.querySelector('.type').textContent, \
+                 document.querySelector('dd.name').textContent];",
+                vec![],
+            )
+            .await;
+        assert_eq!(
+            shown,
+            serde_json::json!([key, "application/pdf", "report.pdf"])
+        );
         let href = b
             .find("a.download")
             .await
@@ -889,8 +900,9 @@ async fn j7_jwt_cookie_and_tiers() {
         set_token(&b, jwt(&user, &["tier1"])).await;
 
         b.goto(&server.url("/")).await;
+        // Who is signed in is shown in the page header (issue 12).
         assert!(
-            b.text("main").await.contains(&user),
+            b.text("#signed-in-as").await.contains(&user),
             "signed in as the token's user"
         );
         assert_eq!(

@@ -189,8 +189,10 @@ async fn assert_verified(page: &Reply, bucket: &str, key: &str, bytes: &[u8], co
     assert_eq!(f.key, key);
     assert_eq!(f.size, format_size(bytes.len() as u64));
     assert_eq!(f.content_type, content_type);
-    assert!(
-        page.body.contains(&format!("<dd>{bucket}</dd>")),
+    // The bucket is in the "Where it is stored" section (issue 12).
+    assert_eq!(
+        text_with_class(&page.body, "bucket").as_deref(),
+        Some(bucket),
         "bucket shown"
     );
     if content_type.starts_with("image/") {

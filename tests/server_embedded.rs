@@ -212,7 +212,7 @@ async fn the_demo_json_api_uploads_and_the_uploaded_link_verifies_it() {
     )
     .await;
     assert_eq!(status, 200, "{page}");
-    assert!(page.contains("2 files are in storage"), "{page}");
+    assert!(page.contains("Your 2 files are stored"), "{page}");
     demo.running.shutdown().await;
 }
 

@@ -285,6 +285,7 @@ mod tests {
             user: user.into(),
             roles: roles.iter().map(|r| r.to_string()).collect(),
             all_roles: false,
+            name: None,
         }
     }
 

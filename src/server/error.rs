@@ -4,11 +4,16 @@
 //! [`log_errors`], a layer, never by constructors, and never reach the client.
 
 use super::auth::AuthError;
+use super::nav::Nav;
+use super::state::AppState;
 use askama::Template;
+use axum::extract::State;
+use axum::middleware::Next;
 use axum::response::{Html, IntoResponse, Response};
 use axum::Json;
 use http::StatusCode;
 use serde::Serialize;
+use std::sync::Arc;
 
 /// What went wrong while serving a request, in words a caller can act on.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -143,9 +148,47 @@ impl IntoResponse for ApiError {
 #[derive(Template)]
 #[template(path = "error.html")]
 struct ErrorPage<'a> {
+    nav: &'a Nav,
     status: u16,
     reason: &'a str,
     message: &'a str,
+}
+
+/// An error page waiting for its header: [`PageError`] leaves it on the response, and
+/// [`error_pages`], which sees the request, renders it with who is signed in.
+#[derive(Debug, Clone)]
+struct PendingPage {
+    status: StatusCode,
+    message: String,
+}
+
+impl PendingPage {
+    fn render(&self, nav: &Nav) -> Response {
+        let page = ErrorPage {
+            nav,
+            status: self.status.as_u16(),
+            reason: self.status.canonical_reason().unwrap_or("Error"),
+            message: &self.message,
+        };
+        match page.render() {
+            Ok(html) => (self.status, Html(html)).into_response(),
+            Err(_) => (self.status, self.message.clone()).into_response(),
+        }
+    }
+}
+
+/// What a page says to someone who is not let in: plain words, no headers or tokens.
+fn page_unauthorized(e: &AuthError) -> String {
+    match e {
+        AuthError::Missing(_) => {
+            "you are not signed in; ask the person who runs this site how to sign in".into()
+        }
+        AuthError::Invalid(reason) => format!(
+            "your sign-in was refused ({}); sign in again",
+            reason.replace('`', "")
+        ),
+        AuthError::SessionEnded => "your sign-in has ended; sign in again".into(),
+    }
 }
 
 /// `message` with its first letter in upper case: pages show sentences.
@@ -160,19 +203,44 @@ fn sentence(message: &str) -> String {
 impl IntoResponse for PageError {
     fn into_response(self) -> Response {
         let (status, _) = self.0.status();
-        let message = sentence(&self.0.public_message());
-        let page = ErrorPage {
-            status: status.as_u16(),
-            reason: status.canonical_reason().unwrap_or("Error"),
-            message: &message,
+        let message = match &self.0 {
+            ServiceError::Unauthorized(e) => page_unauthorized(e),
+            other => other.public_message(),
         };
-        let mut resp = match page.render() {
-            Ok(html) => (status, Html(html)).into_response(),
-            Err(_) => (status, message).into_response(),
+        let pending = PendingPage {
+            status,
+            message: sentence(&message),
         };
+        let mut resp = pending.render(&Nav::default());
+        resp.extensions_mut().insert(pending);
         resp.extensions_mut().insert(self.0.report());
         resp
     }
+}
+
+/// The layer that gives error pages their header (who is signed in).
+pub async fn error_pages(
+    State(state): State<Arc<AppState>>,
+    req: axum::extract::Request,
+    next: Next,
+) -> Response {
+    let headers = req.headers().clone();
+    let resp = next.run(req).await;
+    let Some(pending) = resp.extensions().get::<PendingPage>().cloned() else {
+        return resp;
+    };
+    let nav = Nav::for_request(&state, &headers).await;
+    let mut page = pending.render(&nav);
+    // Keep what other layers need (the log record).
+    if let Some(l) = resp.extensions().get::<Logged>().cloned() {
+        page.extensions_mut().insert(l);
+    }
+    for (k, v) in resp.headers() {
+        if k != http::header::CONTENT_TYPE && k != http::header::CONTENT_LENGTH {
+            page.headers_mut().append(k.clone(), v.clone());
+        }
+    }
+    page
 }
 
 /// The layer that logs errors: refusals at info, internal failures at error with their cause.

@@ -20,9 +20,11 @@ pub mod extract;
 pub(crate) mod filename;
 pub mod handlers;
 pub mod listen;
+pub mod nav;
 pub mod profile;
 mod run;
 pub mod s3;
+pub(crate) mod seal;
 pub mod security;
 pub mod service;
 pub mod state;
@@ -97,9 +99,12 @@ pub fn app_with_static(state: Arc<AppState>, static_dir: Option<PathBuf>) -> Rou
     let server = &state.config.server;
     let router = Router::new()
         .merge(handlers::pages::router(limit.clone()))
+        .merge(handlers::uploaded::router(limit.clone()))
         .merge(handlers::files::router(limit.clone()))
+        .merge(handlers::session::router())
         .merge(handlers::api::router(&state, limit))
-        .merge(assets::router(static_dir));
+        .merge(assets::router(static_dir))
+        .fallback(handlers::pages::not_found);
     // Completing a multipart upload takes a longer body (up to 10 000 parts) and may wait
     // for S3 to assemble a large object.
     let complete = security::api_cors(handlers::companion::complete_route(), &state);

@@ -27,8 +27,9 @@ pub fn origin(url: &str) -> String {
 }
 
 /// The Content-Security-Policy: scripts and styles only from this server; forms, XHR and
-/// images may also reach the profiles' S3 origins.
-pub fn csp(config: &Config, signer: &Signer) -> String {
+/// images may also reach the profiles' S3 origins, and forms the sign-in service's origins
+/// (signing out posts here, then redirects there, and `form-action` governs that redirect).
+pub fn csp(config: &Config, signer: &Signer, sign_in: &[String]) -> String {
     let mut s3: Vec<String> = config
         .profiles
         .iter()
@@ -36,10 +37,15 @@ pub fn csp(config: &Config, signer: &Signer) -> String {
         .collect();
     s3.sort();
     s3.dedup();
+    let mut forms = s3.clone();
+    forms.extend(sign_in.iter().cloned());
+    forms.sort();
+    forms.dedup();
     let s3 = s3.join(" ");
+    let forms = forms.join(" ");
     format!(
         "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data: blob: {s3}; connect-src 'self' {s3}; \
-         form-action 'self' {s3}; frame-ancestors 'none'; base-uri 'none'"
+         form-action 'self' {forms}; frame-ancestors 'none'; base-uri 'none'"
     )
 }
 
@@ -54,7 +60,7 @@ async fn authenticate_once(
     mut req: axum::extract::Request,
     next: axum::middleware::Next,
 ) -> axum::response::Response {
-    let result = state.auth.authenticate(req.headers());
+    let result = state.auth.authenticate(req.headers(), state.now()).await;
     req.extensions_mut().insert(Authenticated(result));
     next.run(req).await
 }
@@ -237,6 +243,10 @@ pub fn apply(router: Router<Arc<AppState>>, state: &Arc<AppState>) -> Router<Arc
     let csp = HeaderValue::from_str(&state.csp)
         .unwrap_or_else(|_| HeaderValue::from_static("default-src 'none'"));
     router
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            super::error::error_pages,
+        ))
         .layer(SetResponseHeaderLayer::overriding(
             http::header::CONTENT_SECURITY_POLICY,
             csp,

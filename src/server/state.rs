@@ -87,6 +87,11 @@ impl AppState {
         self.config.profiles.iter().find(|p| p.name == name)
     }
 
+    /// True when cookies must be `Secure` (the server is reached over https).
+    pub fn secure_cookies(&self) -> bool {
+        self.public_url.starts_with("https://")
+    }
+
     /// Now, by the state's clock.
     pub fn now(&self) -> OffsetDateTime {
         self.clock.now()
@@ -124,7 +129,6 @@ impl AppState {
                 ))
             }
         };
-        let auth = Authenticator::new(&config.auth)?;
         let state_key = match &config.server.state_secret {
             Some(s) => s.as_bytes().to_vec(),
             None => uuid::Uuid::new_v4()
@@ -134,12 +138,17 @@ impl AppState {
                 .copied()
                 .collect(),
         };
-        let csp = security::csp(&config, &signer);
+        let public_url = public_url.trim_end_matches('/').to_string();
+        let auth = Authenticator::connect(&config.auth, &state_key, &public_url).await?;
+        if auth.oidc().is_some() && config.server.state_secret.is_none() {
+            tracing::warn!("no server.state_secret: sign-in sessions end when the server restarts, and replicas cannot share them; set SIGNPOST_STATE_SECRET");
+        }
+        let sign_in = auth.oidc().map(|o| o.origins()).unwrap_or_default();
+        let csp = security::csp(&config, &signer, &sign_in);
         let http = reqwest::Client::builder()
             .timeout(Duration::from_secs(15))
             .build()
             .map_err(|e| ServeError::Embedded(e.to_string()))?;
-        let public_url = public_url.trim_end_matches('/').to_string();
         let mut rules = config.access.clone();
         rules.extend(
             config

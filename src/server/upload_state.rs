@@ -2,11 +2,7 @@
 //! the user, the key prefix and an expiry, so a forged or stale redirect is refused. It lives in
 //! the path, because Ceph RGW appends `?bucket=…` with a second `?` to a URL with a query.
 
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use base64::Engine as _;
-use hmac::{Hmac, Mac};
 use serde::{Deserialize, Serialize};
-use sha2::Sha256;
 
 /// What the server vouches for after an upload.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -32,33 +28,19 @@ pub enum StateError {
     Expired,
 }
 
-fn mac(secret: &[u8]) -> Hmac<Sha256> {
-    Hmac::<Sha256>::new_from_slice(secret).expect("HMAC takes keys of any length")
-}
+/// Upload confirmations are sealed with no purpose (as before sealing was shared).
+const PURPOSE: &str = "";
 
 impl UploadState {
     /// Encodes and signs the state.
     pub fn seal(&self, secret: &[u8]) -> String {
-        let payload = URL_SAFE_NO_PAD.encode(serde_json::to_vec(self).unwrap_or_default());
-        let mut m = mac(secret);
-        m.update(payload.as_bytes());
-        let tag = URL_SAFE_NO_PAD.encode(m.finalize().into_bytes());
-        format!("{payload}.{tag}")
+        super::seal::seal(PURPOSE, self, secret)
     }
 
     /// Verifies and decodes a sealed state as of `now` (Unix seconds).
     pub fn open(sealed: &str, secret: &[u8], now: i64) -> Result<Self, StateError> {
-        let (payload, tag) = sealed.split_once('.').ok_or(StateError::Forged)?;
-        let tag = URL_SAFE_NO_PAD
-            .decode(tag)
-            .map_err(|_| StateError::Forged)?;
-        let mut m = mac(secret);
-        m.update(payload.as_bytes());
-        m.verify_slice(&tag).map_err(|_| StateError::Forged)?;
-        let bytes = URL_SAFE_NO_PAD
-            .decode(payload)
-            .map_err(|_| StateError::Forged)?;
-        let state: UploadState = serde_json::from_slice(&bytes).map_err(|_| StateError::Forged)?;
+        let state: UploadState =
+            super::seal::open(PURPOSE, sealed, secret).ok_or(StateError::Forged)?;
         if now > state.e {
             return Err(StateError::Expired);
         }

@@ -2,17 +2,13 @@
 //! key. Defaults are the constants in [`super::defaults`], written once.
 
 use super::defaults;
-use super::raw::{
-    RawAccess, RawAuth, RawDuration, RawJwt, RawProfile, RawS3, RawServer, RawSize, RawToken,
-};
+use super::raw::{RawAccess, RawDuration, RawProfile, RawS3, RawServer, RawSize};
 use super::{
-    err, AuthConfig, AuthMode, ConfigError, ConnectionLimits, CredentialSource, JwtConfig, JwtKey,
-    RateLimit, S3Config, ServerConfig, TokenEntry,
+    err, ConfigError, ConnectionLimits, CredentialSource, RateLimit, S3Config, ServerConfig,
 };
 use crate::server::access::{AccessRule, PutLimits, Verb};
 use crate::server::profile::{Profile, ProfileError};
 use crate::units::{parse_duration, parse_size};
-use std::path::Path;
 use std::time::Duration;
 
 pub(super) fn size(key: &str, v: &RawSize) -> Result<u64, ConfigError> {
@@ -181,104 +177,6 @@ impl TryFrom<RawS3> for S3Config {
             endpoint: s.endpoint,
             region: s.region.unwrap_or_else(|| defaults::REGION.into()),
             credentials,
-        })
-    }
-}
-
-fn token(i: usize, t: RawToken) -> Result<TokenEntry, ConfigError> {
-    let mut sha256 = [0u8; 32];
-    hex::decode_to_slice(t.sha256.trim(), &mut sha256).map_err(|_| {
-        err(
-            format!("auth.tokens[{i}].sha256"),
-            "must be 64 hex characters: the SHA-256 of the token (`printf %s TOKEN | sha256sum`)",
-        )
-    })?;
-    Ok(TokenEntry {
-        sha256,
-        user: t.user,
-        roles: t.roles,
-    })
-}
-
-fn jwt(j: RawJwt, base: &Path) -> Result<JwtConfig, ConfigError> {
-    let read = |key: &str, p: &Path| {
-        let full = base.join(p);
-        std::fs::read(&full).map_err(|e| err(key, format!("cannot read {}: {e}", full.display())))
-    };
-    let key = match (
-        j.hs256_secret,
-        &j.rs256_public_key,
-        &j.es256_public_key,
-        &j.jwks,
-    ) {
-        (Some(s), None, None, None) => {
-            if s.len() < 32 {
-                return Err(err(
-                    "auth.jwt.hs256_secret",
-                    "must be at least 32 characters",
-                ));
-            }
-            JwtKey::Hs256(s)
-        }
-        (None, Some(p), None, None) => JwtKey::Rs256Pem(read("auth.jwt.rs256_public_key", p)?),
-        (None, None, Some(p), None) => JwtKey::Es256Pem(read("auth.jwt.es256_public_key", p)?),
-        (None, None, None, Some(p)) => {
-            let bytes = read("auth.jwt.jwks", p)?;
-            JwtKey::Jwks(
-                String::from_utf8(bytes).map_err(|_| err("auth.jwt.jwks", "is not UTF-8 JSON"))?,
-            )
-        }
-        _ => {
-            return Err(err(
-                "auth.jwt",
-                "give exactly one of hs256_secret, rs256_public_key, es256_public_key or jwks",
-            ))
-        }
-    };
-    Ok(JwtConfig {
-        key,
-        issuer: j.issuer,
-        audience: j.audience,
-    })
-}
-
-impl TryFrom<(RawAuth, &Path)> for AuthConfig {
-    type Error = ConfigError;
-
-    /// `base` is the folder key files are read from (the config file's).
-    fn try_from((a, base): (RawAuth, &Path)) -> Result<Self, ConfigError> {
-        let mode = match a.mode.as_deref().unwrap_or("none") {
-            "none" => AuthMode::None,
-            "tokens" => {
-                if a.tokens.is_empty() {
-                    return Err(err("auth.tokens", "mode is \"tokens\" but no [[auth.tokens]] are given; add sha256, user and roles"));
-                }
-                AuthMode::Tokens(
-                    a.tokens
-                        .into_iter()
-                        .enumerate()
-                        .map(|(i, t)| token(i, t))
-                        .collect::<Result<_, _>>()?,
-                )
-            }
-            "jwt" => {
-                let j = a.jwt.ok_or_else(|| err("auth.jwt", "mode is \"jwt\" but [auth.jwt] is missing; give hs256_secret, rs256_public_key, es256_public_key or jwks"))?;
-                AuthMode::Jwt(jwt(j, base)?)
-            }
-            other => {
-                return Err(err(
-                    "auth.mode",
-                    format!("`{other}` is not an auth mode; use \"none\", \"tokens\" or \"jwt\""),
-                ))
-            }
-        };
-        Ok(AuthConfig {
-            mode,
-            cookie: a.cookie,
-            user_claim: a.user_claim.unwrap_or_else(|| defaults::USER_CLAIM.into()),
-            roles_claim: a
-                .roles_claim
-                .unwrap_or_else(|| defaults::ROLES_CLAIM.into()),
         })
     }
 }

@@ -5,10 +5,12 @@
 //! not fit), environment overrides are laid over them, and each part becomes its checked type
 //! through `TryFrom` in [`convert`].
 
+mod auth;
 mod connections;
 mod convert;
 mod raw;
 
+pub use auth::{AuthConfig, AuthMode, JwtConfig, JwtKey, OidcConfig, TokenEntry};
 pub use connections::ConnectionLimits;
 
 use crate::server::access::AccessRule;
@@ -44,6 +46,10 @@ pub mod defaults {
     pub const LINK_EXPIRES: Duration = Duration::from_secs(3600);
     /// signpost's own page uploads files larger than this in parts (Uppy's default too).
     pub const MULTIPART_THRESHOLD: u64 = 100 * 1024 * 1024;
+    /// Scopes asked for at OpenID sign-in.
+    pub const OIDC_SCOPES: &[&str] = &["openid", "profile", "email"];
+    /// How long a browser session lasts after signing in.
+    pub const SESSION_EXPIRES: Duration = Duration::from_secs(8 * 3600);
     /// The embedded store's bucket in the demo.
     pub const DEMO_BUCKET: &str = "signpost-demo";
     /// How long a client has to send a request's head, from its first byte.
@@ -121,76 +127,6 @@ pub struct S3Config {
     pub path_style: bool,
     /// Credentials.
     pub credentials: CredentialSource,
-}
-
-/// A static bearer token, stored as its SHA-256.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct TokenEntry {
-    /// SHA-256 of the token.
-    pub sha256: [u8; 32],
-    /// The caller's id.
-    pub user: String,
-    /// The caller's roles or tiers.
-    pub roles: Vec<String>,
-}
-
-/// How JWTs are verified.
-#[derive(Clone, PartialEq, Eq)]
-pub enum JwtKey {
-    /// Shared HS256 secret.
-    Hs256(String),
-    /// RS256 public key (PEM).
-    Rs256Pem(Vec<u8>),
-    /// ES256 public key (PEM).
-    Es256Pem(Vec<u8>),
-    /// A JWKS document (JSON), keys picked by `kid`.
-    Jwks(String),
-}
-
-impl fmt::Debug for JwtKey {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
-            JwtKey::Hs256(_) => "Hs256(redacted)",
-            JwtKey::Rs256Pem(_) => "Rs256Pem",
-            JwtKey::Es256Pem(_) => "Es256Pem",
-            JwtKey::Jwks(_) => "Jwks",
-        })
-    }
-}
-
-/// JWT settings.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct JwtConfig {
-    /// The verification key.
-    pub key: JwtKey,
-    /// Required `iss`, if any.
-    pub issuer: Option<String>,
-    /// Required `aud`, if any.
-    pub audience: Option<String>,
-}
-
-/// The auth mode.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum AuthMode {
-    /// Everyone is the user `demo` with every role (demo only).
-    None,
-    /// Static bearer tokens.
-    Tokens(Vec<TokenEntry>),
-    /// JWTs.
-    Jwt(JwtConfig),
-}
-
-/// Auth settings.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct AuthConfig {
-    /// The mode.
-    pub mode: AuthMode,
-    /// A cookie that may carry the token, besides `Authorization: Bearer`.
-    pub cookie: Option<String>,
-    /// The claim naming the user (`sub`).
-    pub user_claim: String,
-    /// The claim holding roles or the tier (`roles`).
-    pub roles_claim: String,
 }
 
 /// A rate limit per caller on the signing routes.

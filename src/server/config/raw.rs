@@ -124,6 +124,7 @@ pub(super) struct RawAuth {
     #[serde(default)]
     pub(super) tokens: Vec<RawToken>,
     pub(super) jwt: Option<RawJwt>,
+    pub(super) oidc: Option<RawOidc>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -144,6 +145,17 @@ pub(super) struct RawJwt {
     pub(super) jwks: Option<PathBuf>,
     pub(super) issuer: Option<String>,
     pub(super) audience: Option<String>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawOidc {
+    pub(super) issuer: Option<String>,
+    pub(super) client_id: Option<String>,
+    pub(super) client_secret: Option<String>,
+    pub(super) scopes: Option<Vec<String>>,
+    pub(super) audience: Option<String>,
+    pub(super) session_expires: Option<RawDuration>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -213,6 +225,12 @@ impl RawConfig {
         }
         if let Some(jwt) = &mut self.auth.jwt {
             set(&mut jwt.hs256_secret, "SIGNPOST_JWT_HS256_SECRET");
+        }
+        if let Some(secret) = env("SIGNPOST_OIDC_CLIENT_SECRET") {
+            self.auth
+                .oidc
+                .get_or_insert_with(RawOidc::default)
+                .client_secret = Some(secret);
         }
     }
 }

@@ -8,6 +8,7 @@ use crate::server::auth::Caller;
 use crate::server::error::{PageError, ServiceError};
 use crate::server::extract::PageCaller;
 use crate::server::handlers::issuer::{presign_body, Expires, PresignBody};
+use crate::server::nav::Nav;
 use crate::server::s3;
 use crate::server::service::issuer::refused;
 use crate::server::service::lifetime::Cap;
@@ -75,6 +76,7 @@ struct Row {
 #[derive(Template)]
 #[template(path = "files.html")]
 struct FilesPage {
+    nav: Nav,
     areas: Vec<AreaView>,
     bucket: String,
     prefix: String,
@@ -101,6 +103,7 @@ async fn files(
         .collect();
     let Some(prefix) = w.prefix else {
         return render(&FilesPage {
+            nav: Nav::new(&state, Some(&caller)),
             areas,
             bucket: String::new(),
             prefix: String::new(),
@@ -134,6 +137,7 @@ async fn files(
                 .any(|a| a.bucket == l.bucket && p.starts_with(&a.prefix))
         });
     render(&FilesPage {
+        nav: Nav::new(&state, Some(&caller)),
         areas,
         parent,
         folders: l.folders.iter().map(|f| (leaf(f), f.clone())).collect(),
@@ -171,6 +175,7 @@ struct ShareQuery {
 #[derive(Template)]
 #[template(path = "share.html")]
 struct SharePage {
+    nav: Nav,
     bucket: String,
     key: String,
     name: String,
@@ -195,6 +200,7 @@ async fn share(
         .map(|(v, l, _)| (*v, *l))
         .collect();
     let mut page = SharePage {
+        nav: Nav::new(&state, Some(&caller)),
         name: q.key.rsplit('/').next().unwrap_or(&q.key).to_string(),
         bucket: q.bucket.clone(),
         key: q.key.clone(),
@@ -260,6 +266,7 @@ struct Target {
 #[derive(Template)]
 #[template(path = "delete.html")]
 struct DeletePage {
+    nav: Nav,
     bucket: String,
     key: String,
     token: String,
@@ -279,6 +286,7 @@ async fn confirm_delete(
 ) -> Result<Html<String>, PageError> {
     access::decide(&state.rules, &caller, Verb::Delete, &t.bucket, &t.key).map_err(refused)?;
     render(&DeletePage {
+        nav: Nav::new(&state, Some(&caller)),
         token: csrf(&state, &caller, &t.bucket, &t.key),
         folder: folder_of(&t.key),
         bucket: t.bucket,

@@ -6,3 +6,5 @@ pub mod companion;
 pub mod files;
 pub mod issuer;
 pub mod pages;
+pub mod session;
+pub mod uploaded;

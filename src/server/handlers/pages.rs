@@ -1,34 +1,48 @@
 //! The pages people see: `/` lists the caller's profiles, `/upload/{profile}` renders a freshly
-//! signed form, `/uploaded/{state}` verifies the upload before saying "done".
+//! signed form (`/uploaded` is in [`super::uploaded`]), and every unknown path gets a page that
+//! says so (the API's unknown paths answer JSON).
 
-use crate::server::error::{PageError, ServiceError};
+use crate::server::error::{ApiError, PageError, ServiceError};
 use crate::server::extract::PageCaller;
+use crate::server::nav::Nav;
 use crate::server::profile::{type_label, Profile};
 use crate::server::service::forms;
-use crate::server::service::verify::{self, limits, Confirmation};
+use crate::server::service::verify::limits;
 use crate::server::state::AppState;
-use crate::units::{format_duration, format_size};
+use crate::units::format_duration;
 use askama::Template;
-use axum::extract::{Path, RawQuery, State};
-use axum::response::Html;
+use axum::extract::{Path, State};
+use axum::response::{Html, IntoResponse, Response};
 use axum::routing::get;
 use axum::Router;
-use http::HeaderMap;
 use std::sync::Arc;
 
-/// The page routes; `limit` puts the ones that sign (forms, confirmation links) under the
-/// rate limit.
+/// The page routes; `limit` puts the upload page (each load signs a form) under the rate
+/// limit.
 pub fn router(
     limit: impl Fn(Router<Arc<AppState>>) -> Router<Arc<AppState>>,
 ) -> Router<Arc<AppState>> {
-    Router::new().route("/", get(index)).merge(limit(
-        Router::new()
-            .route("/upload/{profile}", get(upload))
-            .route("/uploaded/{state}", get(uploaded)),
-    ))
+    Router::new()
+        .route("/", get(index))
+        .merge(limit(Router::new().route("/upload/{profile}", get(upload))))
 }
 
-fn render(t: &impl Template) -> Result<Html<String>, PageError> {
+/// The answer for every path no route knows: a page for people, JSON under `/api/`.
+pub async fn not_found(uri: http::Uri) -> Response {
+    if uri.path().starts_with("/api/") {
+        return ApiError(ServiceError::NotFound(format!(
+            "there is no API route {}; see the README for the routes",
+            uri.path()
+        )))
+        .into_response();
+    }
+    PageError(ServiceError::NotFound(
+        "there is no page at this address; it may have moved, or the link may be mistyped. The start page lists what you can upload".into(),
+    ))
+    .into_response()
+}
+
+pub(super) fn render(t: &impl Template) -> Result<Html<String>, PageError> {
     t.render()
         .map(Html)
         .map_err(ServiceError::internal)
@@ -45,7 +59,7 @@ pub struct Listed<'a> {
 #[derive(Template)]
 #[template(path = "index.html")]
 struct IndexPage<'a> {
-    user: &'a str,
+    nav: Nav,
     demo: bool,
     profiles: Vec<Listed<'a>>,
 }
@@ -62,7 +76,7 @@ async fn index(
         })
         .collect();
     render(&IndexPage {
-        user: &caller.user,
+        nav: Nav::new(&state, Some(&caller)),
         demo: !state.auth.required(),
         profiles,
     })
@@ -71,6 +85,7 @@ async fn index(
 #[derive(Template)]
 #[template(path = "upload.html")]
 struct UploadPage<'a> {
+    nav: Nav,
     profile: &'a Profile,
     limits: String,
     url: &'a str,
@@ -104,6 +119,7 @@ async fn upload(
     let profile = forms::authorize(&state, &caller, &name)?;
     let issued = forms::issue(&state, &caller, profile, None)?;
     render(&UploadPage {
+        nav: Nav::new(&state, Some(&caller)),
         profile,
         limits: limits(profile),
         url: &issued.post.url,
@@ -116,87 +132,5 @@ async fn upload(
         prefixes_attr: profile.content_type_prefixes.join(","),
         types_words: profile.types_in_words(),
         multipart_threshold: state.config.server.multipart_threshold,
-    })
-}
-
-/// One verified object, as shown.
-struct Shown {
-    key: String,
-    size: String,
-    content_type: String,
-    url: String,
-    download: String,
-    image: bool,
-}
-
-#[derive(Template)]
-#[template(path = "uploaded.html")]
-struct UploadedPage<'a> {
-    title: &'a str,
-    profile: &'a str,
-    bucket: &'a str,
-    files: Vec<Shown>,
-    expires_in: String,
-}
-
-/// The decoded `name=value` pairs of a query string (`+` is a space).
-fn query_pairs(query: &str) -> impl Iterator<Item = (String, String)> + '_ {
-    query.split('&').filter(|s| !s.is_empty()).map(|pair| {
-        let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
-        let dec = |s: &str| {
-            percent_encoding::percent_decode_str(&s.replace('+', " "))
-                .decode_utf8_lossy()
-                .into_owned()
-        };
-        (dec(k), dec(v))
-    })
-}
-
-async fn uploaded(
-    State(state): State<Arc<AppState>>,
-    Path(sealed): Path<String>,
-    RawQuery(query): RawQuery,
-    headers: HeaderMap,
-) -> Result<Html<String>, PageError> {
-    // With sign-in on, only the uploader may confirm (the link alone is not enough).
-    let caller = if state.auth.required() {
-        Some(state.auth.authenticate(&headers)?)
-    } else {
-        None
-    };
-    let query = query.unwrap_or_default();
-    let mut bucket = None;
-    let mut keys = Vec::new();
-    for (k, v) in query_pairs(&query) {
-        match k.as_str() {
-            "key" => keys.push(v),
-            "bucket" if bucket.is_none() => bucket = Some(v),
-            _ => {}
-        }
-    }
-    let confirmation = Confirmation {
-        sealed: &sealed,
-        bucket: bucket.as_deref(),
-        keys,
-    };
-    let verified = verify::confirm(&state, caller.as_ref(), confirmation).await?;
-    let files = verified
-        .files
-        .into_iter()
-        .map(|f| Shown {
-            image: f.content_type.starts_with("image/"),
-            size: format_size(f.size),
-            content_type: f.content_type,
-            url: f.view_url,
-            download: f.download_url,
-            key: f.key,
-        })
-        .collect();
-    render(&UploadedPage {
-        title: &verified.profile.title,
-        profile: &verified.profile.name,
-        bucket: &verified.profile.bucket,
-        files,
-        expires_in: format_duration(state.config.server.download_expires),
     })
 }

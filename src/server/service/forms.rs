@@ -26,7 +26,7 @@ pub fn usable<'a>(state: &'a AppState, caller: &'a Caller) -> impl Iterator<Item
 pub fn authorize<'a>(state: &'a AppState, caller: &Caller, name: &str) -> Result<&'a Profile> {
     let profile = state.profile(name).ok_or_else(|| {
         ServiceError::NotFound(format!(
-            "there is no upload profile named `{name}`; see / for the ones you may use"
+            "there is no upload called “{name}”; the start page lists the ones you may use"
         ))
     })?;
     if !caller.all_roles && !profile.allows_roles(&caller.roles) {

@@ -48,6 +48,11 @@ pub struct Verified<'a> {
     pub files: Vec<VerifiedFile>,
 }
 
+/// A key's last part: the file's name as people know it.
+pub fn file_name(key: &str) -> &str {
+    key.rsplit('/').next().unwrap_or(key)
+}
+
 /// The profile's accepted types and sizes in words.
 pub fn limits(p: &Profile) -> String {
     format!(
@@ -78,12 +83,15 @@ pub async fn confirm<'a>(
         }
     }
     let profile = state.profile(&us.p).ok_or_else(|| {
-        ServiceError::NotFound(format!("the upload profile `{}` no longer exists", us.p))
+        ServiceError::NotFound(format!(
+            "the kind of upload this link was for (“{}”) no longer exists; ask the person who runs this site",
+            us.p
+        ))
     })?;
     if let Some(b) = c.bucket {
         if b != profile.bucket {
             return Err(ServiceError::Forbidden(format!(
-                "bucket `{b}` is not the one this upload was for"
+                "this link names another storage place ({b}) than the one the upload went to; upload the file again"
             )));
         }
     }
@@ -94,7 +102,7 @@ pub async fn confirm<'a>(
             // copy keys to disk.
             remove(state, profile, key, "an upload with a dot segment").await;
             return Err(ServiceError::Forbidden(format!(
-                "`{key}` has a `.` or `..` segment, which is not allowed; it was removed"
+                "the name “{key}” has a . or .. segment, which is not allowed; the file was removed"
             )));
         }
     }
@@ -111,7 +119,7 @@ pub async fn confirm<'a>(
 fn check_keys(keys: &[String], prefix: &str) -> Result<()> {
     if keys.is_empty() {
         return Err(ServiceError::BadRequest(
-            "this link names no uploaded file (no ?key=…); upload the file again".into(),
+            "this link names no uploaded file; upload the file again".into(),
         ));
     }
     if keys.len() > MAX_KEYS {
@@ -122,12 +130,13 @@ fn check_keys(keys: &[String], prefix: &str) -> Result<()> {
     for key in keys {
         if key.is_empty() {
             return Err(ServiceError::BadRequest(
-                "this link names an empty key; upload the file again".into(),
+                "this link names a file without a name; upload the file again".into(),
             ));
         }
         if !key.starts_with(prefix) {
             return Err(ServiceError::Forbidden(format!(
-                "`{key}` is outside your upload folder `{prefix}`"
+                "“{}” is outside your upload folder; upload the file again",
+                file_name(key)
             )));
         }
     }
@@ -150,14 +159,15 @@ async fn verify_one(state: &AppState, profile: &Profile, key: String) -> Result<
     })?;
     let refused = if !profile.allows_type(&info.content_type) {
         Some(format!(
-            "`{}` was stored as {}, which this upload does not accept ({}); it was removed",
-            key,
+            "“{}” was stored as {}, which this upload does not accept ({}); it was removed",
+            file_name(&key),
             info.content_type,
             profile.types_in_words()
         ))
     } else if info.size > profile.max_size || info.size < profile.min_size {
         Some(format!(
-            "`{key}` is {}, outside the allowed {}; it was removed",
+            "“{}” is {}, outside the allowed {}; it was removed",
+            file_name(&key),
             format_size(info.size),
             limits(profile)
         ))
