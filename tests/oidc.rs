@@ -249,10 +249,17 @@ async fn alice_signs_in_uploads_is_refused_the_other_groups_upload_and_signs_out
         b.screenshot_both_widths("oidc-alice-uploaded").await;
 
         // The same confirmation as JSON, after the real upload.
+        // Only the uploader may confirm, so the request carries her session cookie.
         let uploaded = b.url().await;
+        let session = b
+            .client
+            .get_named_cookie("signpost_session")
+            .await
+            .expect("the session cookie");
         let json: Value = reqwest::Client::new()
             .get(uploaded.as_str())
             .header("accept", "application/json")
+            .header("cookie", format!("signpost_session={}", session.value()))
             .send()
             .await
             .expect("GET /uploaded as JSON")

@@ -108,12 +108,16 @@ async fn error_pages_show_who_is_signed_in_and_speak_plainly() {
     let r = call(&app, get("/nope", None)).await;
     r.page_error(404);
     assert!(text_with_id(&r.body, "signed-in-as").is_none());
-    // A forged confirmation link, as a page and as JSON.
-    let m = call(&app, get("/uploaded/x.y?key=a", None))
+    // A forged confirmation link, as a page and as JSON (to a signed-in caller; without
+    // signing in, the link alone gets nothing).
+    let m = call(&app, get("/uploaded/x.y?key=a", Some(&alice)))
         .await
         .page_error(403);
     assert!(!m.contains('`'), "{m}");
-    let mut req = get("/uploaded/x.y?key=a", None);
+    call(&app, get("/uploaded/x.y?key=a", None))
+        .await
+        .page_error(401);
+    let mut req = get("/uploaded/x.y?key=a", Some(&alice));
     req.headers_mut()
         .insert("accept", "application/json".parse().unwrap());
     call(&app, req).await.json_error(403, "forbidden");

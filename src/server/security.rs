@@ -175,6 +175,8 @@ fn demo_hosts(public_url: &str) -> Vec<String> {
     if let (true, Some(port)) = (loopback, a.port_u16()) {
         for h in ["127.0.0.1", "localhost", "[::1]"] {
             hosts.push(format!("{h}:{port}"));
+            // A loopback name with no port can only come from this machine's own clients.
+            hosts.push(h.to_string());
         }
     }
     hosts
@@ -194,7 +196,8 @@ async fn demo_host_only(
         .and_then(|h| h.to_str().ok())
         .map(str::to_ascii_lowercase);
     match host {
-        Some(h) if !allowed.contains(&h) => (
+        // Health checks come from load balancers under any name; they reveal nothing.
+        Some(h) if !allowed.contains(&h) && req.uri().path() != "/healthz" => (
             StatusCode::MISDIRECTED_REQUEST,
             format!(
                 "this signpost demo answers only for {}; open it at that address",
