@@ -6,17 +6,10 @@ use std::borrow::Cow;
 
 use http::header::{self, HeaderValue};
 use http::{Response, StatusCode, Uri};
-use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
+use percent_encoding::utf8_percent_encode;
 use s3s::S3Error;
 
-/// Characters kept as they are in a query value (RFC 3986 unreserved).
-const QUERY_VALUE: &AsciiSet = &NON_ALPHANUMERIC
-    .remove(b'-')
-    .remove(b'.')
-    .remove(b'_')
-    .remove(b'~');
-/// Characters kept as they are in an object key used as a URL path.
-const KEY_PATH: &AsciiSet = &QUERY_VALUE.remove(b'/');
+use crate::wire::{xml_escape_text as xml_escape, PATH as KEY_PATH, QUERY as QUERY_VALUE};
 
 /// What a successful POST stored, and how the form asked to be answered.
 #[derive(Clone, Debug)]
@@ -230,20 +223,6 @@ pub(crate) fn xml_error<B: From<String>>(
         HeaderValue::from_static("application/xml"),
     );
     resp
-}
-
-/// Escapes XML text content (S3 leaves quotes in ETags as they are).
-fn xml_escape(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            c => out.push(c),
-        }
-    }
-    out
 }
 
 #[cfg(test)]
