@@ -176,7 +176,8 @@ async fn share_journey(js: Js, name: &str) {
         let end = day.midnight().assume_utc();
         let left = (end - OffsetDateTime::now_utc()).whole_seconds() as u64;
         let got = expires_param(&link);
-        assert!(got <= left + 1 && got + 30 >= left, "{got} vs {left}");
+        // The link was signed a moment before `left` was measured (and from the whole second).
+        assert!(got <= left + 5 && got + 30 >= left, "{got} vs {left}");
         assert_eq!(b.count("#capped").await, 0);
         // A date beyond the area's 3 days is capped, and the page says so.
         open_share(&b, &s, "q1 report.pdf").await;
