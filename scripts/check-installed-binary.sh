@@ -43,4 +43,4 @@ for f in app.js files.js style.css favicon.svg; do
 done
 type=$(curl -sS -o /dev/null -w '%{content_type}' "$url/static/app.js")
 [[ "$type" == text/javascript* ]] || { echo "check-installed-binary: FAIL: app.js served as $type" >&2; exit 1; }
-echo "check-installed-binary: ok: an installed binary run from an empty folder serves app.js, style.css and favicon.svg"
+echo "check-installed-binary: ok: an installed binary run from an empty folder serves app.js, files.js, style.css and favicon.svg"
