@@ -88,7 +88,7 @@ pub async fn run(args: StoreArgs) -> Result<()> {
         .and_then(|()| out.flush())
         .context("cannot print the store's banner to stdout")?;
     drop(out);
-    shutdown_signal().await;
+    signpost::server::shutdown_signal().await;
     eprintln!("signpost store: stopping (finishing requests in flight)");
     store.shutdown().await;
     Ok(())
@@ -105,22 +105,4 @@ fn generated_keys() -> (String, String) {
         s
     };
     (format!("SIGNPOST{}", hex(12).to_ascii_uppercase()), hex(40))
-}
-
-async fn shutdown_signal() {
-    let ctrl_c = async {
-        let _ = tokio::signal::ctrl_c().await;
-    };
-    #[cfg(unix)]
-    let term = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut s) => {
-                s.recv().await;
-            }
-            Err(_) => std::future::pending::<()>().await,
-        }
-    };
-    #[cfg(not(unix))]
-    let term = std::future::pending::<()>();
-    tokio::select! { _ = ctrl_c => {}, _ = term => {} }
 }

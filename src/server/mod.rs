@@ -32,7 +32,7 @@ pub mod testing;
 pub(crate) mod upload_state;
 pub(crate) mod upload_token;
 
-pub use run::{serve, start, start_with, Running, StartOptions};
+pub use run::{serve, shutdown_signal, start, start_with, Running, StartOptions};
 pub use state::AppState;
 
 use axum::Router;

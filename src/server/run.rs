@@ -163,7 +163,8 @@ pub async fn start_with(config: Config, opts: StartOptions) -> Result<Running, S
     })
 }
 
-async fn shutdown_signal() {
+/// Waits for Ctrl-C or SIGTERM (for `serve` and `store`).
+pub async fn shutdown_signal() {
     let ctrl_c = async {
         let _ = tokio::signal::ctrl_c().await;
     };
