@@ -146,11 +146,13 @@ pub async fn start_with(config: Config, opts: StartOptions) -> Result<Running, S
     let router = app_with_static(state.clone(), static_dir);
     let (stop, stopped) = oneshot::channel::<()>();
     let limits = state.config.server.connections;
+    // Raises the open-file limit now, before anyone is told the server is up.
+    let cap = listen::effective_cap(limits.max_connections);
     let task = tokio::spawn(async move {
         let shutdown = async {
             let _ = stopped.await;
         };
-        listen::serve(listener, router, limits, shutdown).await;
+        listen::serve(listener, router, limits, cap, shutdown).await;
     });
     Ok(Running {
         addr,

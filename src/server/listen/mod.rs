@@ -146,14 +146,15 @@ fn is_connection_error(e: &std::io::Error) -> bool {
 }
 
 /// Serves `router` on `listener` until `stop` completes, then stops accepting, closes idle
-/// connections and waits for the requests in flight.
+/// connections and waits for the requests in flight. `cap` is the connection cap, from
+/// [`effective_cap`] (called before serving, so the file limit is raised by then).
 pub async fn serve(
     listener: TcpListener,
     router: Router,
     limits: ConnectionLimits,
+    cap: usize,
     stop: impl Future<Output = ()>,
 ) {
-    let cap = effective_cap(limits.max_connections);
     let timeouts = Timeouts {
         header: limits.header_timeout,
         idle: limits.idle_timeout,
