@@ -173,13 +173,6 @@ impl Authenticator {
         Self::bearer(headers).or_else(|| session::cookie(headers, self.cookie.as_deref()?))
     }
 
-    /// A stable key for rate limiting: the hash of the token or session, if any.
-    pub fn rate_key(&self, headers: &HeaderMap) -> Option<[u8; 32]> {
-        self.token(headers)
-            .or_else(|| self.session(headers))
-            .map(|t| Sha256::digest(t.as_bytes()).into())
-    }
-
     /// The session cookie's caller, without looking at any token: for the page header.
     pub fn session_caller(&self, headers: &HeaderMap, now: OffsetDateTime) -> Option<Caller> {
         Session::open(self.session(headers)?, &self.session_key, now)
