@@ -38,6 +38,11 @@ pub enum Command {
     /// credential lifetime, lifecycle, state_secret (one line each; exit 1 on any fail).
     #[cfg(feature = "server")]
     Doctor(signpost::server::doctor::DoctorArgs),
+    /// Check uploads already in S3 as `/uploaded` does (type, size, real type from the first
+    /// bytes) and remove any that breaks its profile; for bucket notification handlers, whose
+    /// uploaders never came back to confirm (exit 1 when one was removed).
+    #[cfg(feature = "server")]
+    Verify(signpost::server::verify_cmd::VerifyArgs),
 }
 
 /// Where and how to sign: shared by `sign` and `presign`.

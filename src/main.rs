@@ -19,6 +19,14 @@ async fn main() -> ExitCode {
         cli::Command::Store(a) => store_cmd::run(a).await,
         #[cfg(feature = "server")]
         cli::Command::Doctor(a) => return doctor(&a).await,
+        #[cfg(feature = "server")]
+        cli::Command::Verify(a) => match signpost::server::verify_cmd::run(&a).await {
+            Ok(status) => return ExitCode::from(status),
+            Err(e) => {
+                eprintln!("error: {e:#}");
+                return ExitCode::from(2);
+            }
+        },
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

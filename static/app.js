@@ -15,7 +15,6 @@
   const list = document.getElementById("progress");
   const submit = document.getElementById("submit");
   const types = (form.dataset.types || "").split(",").filter(Boolean);
-  const prefixes = (form.dataset.prefixes || "").split(",").filter(Boolean);
   const multiple = form.dataset.multiple === "true";
   if (multiple) {
     // With JavaScript each file gets its own form, so several can go at once.
@@ -41,13 +40,12 @@
   }
 
   function typeAllowed(type) {
-    if (types.length === 0 && prefixes.length === 0) return true;
-    const t = (type || "").toLowerCase();
-    return types.includes(t) || prefixes.some((p) => t.startsWith(p));
+    if (types.length === 0) return true;
+    return types.includes((type || "").toLowerCase());
   }
 
   function allowedWords() {
-    return form.dataset.typesWords || prefixes.map((p) => p + "*").concat(types).join(", ");
+    return form.dataset.typesWords || types.join(", ");
   }
 
   // The checks S3 would make, done before any request leaves the page.

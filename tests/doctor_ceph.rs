@@ -122,7 +122,7 @@ name = "avatar"
 bucket = "{bucket}"
 key = "avatars/{{uuid}}/${{filename}}"
 max_size = "5MiB"
-content_type_prefix = "image/"
+content_types = ["image/png", "image/jpeg", "image/gif", "image/webp"]
 expires = "15m"
 
 [[access]]

@@ -426,7 +426,7 @@ async fn j1_avatar_with_javascript_on_ceph() {
             "avatar",
             &s3.bucket_a,
             &prefix,
-            "title = \"Avatar\"\nmax_size = \"5MiB\"\nmin_size = 1\ncontent_type_prefix = \"image/\"",
+            "title = \"Avatar\"\nmax_size = \"5MiB\"\nmin_size = 1\ncontent_types = [\"image/png\", \"image/jpeg\", \"image/gif\", \"image/webp\"]",
         ),
     )
     .await;
@@ -566,7 +566,7 @@ async fn j3_client_side_refusal() {
             "avatar",
             &s3.bucket_a,
             &prefix,
-            "title = \"Avatar\"\nmax_size = \"5MiB\"\nmin_size = 1\ncontent_type_prefix = \"image/\"",
+            "title = \"Avatar\"\nmax_size = \"5MiB\"\nmin_size = 1\ncontent_types = [\"image/png\", \"image/jpeg\", \"image/gif\", \"image/webp\"]",
         ),
     )
     .await;
@@ -600,7 +600,7 @@ async fn j3_client_side_refusal() {
             .await;
         let said = said.as_str().unwrap_or_default();
         assert!(
-            said.contains("text/plain") && said.contains("accepted: images (image/*)"),
+            said.contains("text/plain") && said.contains("accepted: PNG image, JPEG image, GIF image, WebP image"),
             "the message names the type and what is accepted: {said}"
         );
 
@@ -643,7 +643,7 @@ async fn j4_server_side_refusal() {
             "tiny",
             &s3.bucket_a,
             &prefix,
-            "title = \"Tiny icon\"\nmax_size = \"1KiB\"\nmin_size = 1\ncontent_type_prefix = \"image/\"",
+            "title = \"Tiny icon\"\nmax_size = \"1KiB\"\nmin_size = 1\ncontent_types = [\"image/png\", \"image/jpeg\", \"image/gif\", \"image/webp\"]",
         ),
     )
     .await;
@@ -797,7 +797,7 @@ async fn j6_cors_misconfigured() {
             "avatar",
             &s3.bucket_nocors,
             &prefix,
-            "title = \"Avatar\"\nmax_size = \"5MiB\"\nmin_size = 1\ncontent_type_prefix = \"image/\"",
+            "title = \"Avatar\"\nmax_size = \"5MiB\"\nmin_size = 1\ncontent_types = [\"image/png\", \"image/jpeg\", \"image/gif\", \"image/webp\"]",
         ),
     )
     .await;
@@ -870,7 +870,7 @@ async fn j7_jwt_cookie_and_tiers() {
                 "basic",
                 &s3.bucket_a,
                 &prefix,
-                "title = \"Basic avatar\"\nmax_size = \"1MiB\"\ncontent_type_prefix = \"image/\"\n\
+                "title = \"Basic avatar\"\nmax_size = \"1MiB\"\ncontent_types = [\"image/png\", \"image/jpeg\", \"image/gif\", \"image/webp\"]\n\
                  roles = [\"tier1\", \"tier2\"]",
             ),
             profile(
@@ -878,7 +878,7 @@ async fn j7_jwt_cookie_and_tiers() {
                 &s3.bucket_a,
                 &prefix,
                 "title = \"High-resolution photo\"\nmax_size = \"5MiB\"\n\
-                 content_type_prefix = \"image/\"\nroles = [\"tier2\"]",
+                 content_types = [\"image/png\", \"image/jpeg\", \"image/gif\", \"image/webp\"]\nroles = [\"tier2\"]",
             ),
         ),
     )

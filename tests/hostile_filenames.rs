@@ -354,7 +354,7 @@ bucket = "{bucket}"
 key = "avatars/{{user}}/{{uuid}}/${{filename}}"
 min_size = 1
 max_size = "64KiB"
-content_type_prefix = "image/"
+content_types = ["image/png", "image/jpeg", "image/gif", "image/webp"]
 "#,
         endpoint = s3.endpoint,
         region = s3.region,

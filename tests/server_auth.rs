@@ -35,7 +35,7 @@ title = "Avatar"
 bucket = "pics"
 key = "avatars/{{user}}/{{uuid}}/${{filename}}"
 max_size = "5MiB"
-content_type_prefix = "image/"
+content_types = ["image/png", "image/jpeg", "image/gif", "image/webp"]
 roles = ["tier1", "tier2"]
 
 [[profile]]
@@ -44,7 +44,7 @@ title = "Premium video"
 bucket = "pics"
 key = "premium/{{user}}/{{uuid}}/${{filename}}"
 max_size = "1GiB"
-content_type_prefix = "video/"
+content_types = ["video/mp4", "video/webm"]
 roles = ["tier2"]
 "#
     )
@@ -68,7 +68,7 @@ name = "avatar"
 bucket = "pics"
 key = "avatars/{{user}}/{{uuid}}/${{filename}}"
 max_size = "5MiB"
-content_type_prefix = "image/"
+content_types = ["image/png", "image/jpeg", "image/gif", "image/webp"]
 "#,
         sha256_hex("carol-static-token-1"),
     )

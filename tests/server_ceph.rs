@@ -61,7 +61,7 @@ bucket = "{bucket_a}"
 key = "avatars/{{user}}/{{uuid}}/${{filename}}"
 min_size = 1
 max_size = {AVATAR_MAX}
-content_type_prefix = "image/"
+content_types = ["image/png", "image/jpeg", "image/gif", "image/webp"]
 expires = "10m"
 
 [[profile]]

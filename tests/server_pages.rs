@@ -31,7 +31,7 @@ title = "Avatar"
 bucket = "pics"
 key = "avatars/{{user}}/{{uuid}}/${{filename}}"
 max_size = "5MiB"
-content_type_prefix = "image/"
+content_types = ["image/png", "image/jpeg", "image/gif", "image/webp"]
 roles = ["tier1"]
 
 [[profile]]
@@ -40,7 +40,7 @@ title = "Premium video"
 bucket = "pics"
 key = "premium/{{user}}/{{uuid}}/${{filename}}"
 max_size = "1GiB"
-content_type_prefix = "video/"
+content_types = ["video/mp4", "video/webm"]
 roles = ["tier2"]
 
 [[profile]]

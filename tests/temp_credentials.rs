@@ -84,7 +84,7 @@ name = "avatar"
 bucket = "{bucket}"
 key = "avatars/{{user}}/{{uuid}}/${{filename}}"
 max_size = "1MiB"
-content_type_prefix = "image/"
+content_types = ["image/png", "image/jpeg", "image/gif", "image/webp"]
 expires = "15m"
 [[access]]
 name = "all"

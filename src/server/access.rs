@@ -60,10 +60,8 @@ impl fmt::Display for Verb {
 /// Limits on what a PUT URL may write.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct PutLimits {
-    /// Exact Content-Types accepted; with no prefix either, any type.
+    /// The exact Content-Types accepted; empty accepts any one plain type.
     pub content_types: Vec<String>,
-    /// A Content-Type prefix accepted (e.g. `image/`).
-    pub content_type_prefix: Option<String>,
     /// The largest object, bytes.
     pub max_size: Option<u64>,
 }

@@ -14,6 +14,7 @@ pub mod access;
 pub mod assets;
 pub mod auth;
 pub mod config;
+pub mod content_type;
 pub mod doctor;
 pub mod error;
 pub mod extract;
@@ -29,6 +30,7 @@ pub mod security;
 pub mod service;
 pub mod state;
 pub mod testing;
+pub mod verify_cmd;
 pub(crate) mod upload_state;
 pub(crate) mod upload_token;
 

@@ -5,6 +5,7 @@ use super::filename::{sanitize_filename, user_segment};
 use crate::lint::{MAX_EXPIRY, MAX_OBJECT_SIZE, MAX_POST_SIZE};
 use crate::policy::{PostPolicyBuilder, FILENAME_PLACEHOLDER};
 use crate::units::format_size;
+use super::content_type::parse_exact;
 use crate::wire::has_dot_segment;
 use crate::PostPolicy;
 use std::time::Duration;
@@ -27,10 +28,8 @@ pub struct Profile {
     pub min_size: u64,
     /// Largest accepted file, bytes.
     pub max_size: u64,
-    /// Exact Content-Types accepted.
+    /// The exact Content-Types accepted (lower case); empty accepts any one plain type.
     pub content_types: Vec<String>,
-    /// Content-Type prefixes accepted (e.g. `image/`).
-    pub content_type_prefixes: Vec<String>,
     /// How long a signed form works.
     pub expires: Duration,
     /// Metadata stored with every object (`x-amz-meta-*`).
@@ -211,18 +210,13 @@ impl Profile {
         t[..cut].to_string()
     }
 
-    /// True when the profile accepts `content_type`.
+    /// True when the profile accepts `content_type`: one exact type from its list (any one
+    /// plain type when the list is empty), never a list, parameters or a wildcard.
     pub fn allows_type(&self, content_type: &str) -> bool {
-        let t = content_type.trim().to_ascii_lowercase();
-        (self.content_types.is_empty() && self.content_type_prefixes.is_empty())
-            || self
-                .content_types
-                .iter()
-                .any(|c| c.eq_ignore_ascii_case(&t))
-            || self
-                .content_type_prefixes
-                .iter()
-                .any(|p| t.starts_with(&p.to_ascii_lowercase()))
+        match parse_exact(content_type) {
+            Ok(t) => self.content_types.is_empty() || self.content_types.contains(&t),
+            Err(_) => false,
+        }
     }
 
     /// Checks a declared size and type before signing; the error is a plain sentence.
@@ -241,6 +235,7 @@ impl Profile {
                 format_size(self.min_size)
             )));
         }
+        parse_exact(content_type).map_err(Mismatch)?;
         if !self.allows_type(content_type) {
             return Err(Mismatch(format!(
                 "files of type `{content_type}` are not accepted here; allowed: {}",
@@ -250,14 +245,9 @@ impl Profile {
         Ok(())
     }
 
-    /// The accepted types in words, e.g. `images (image/*)` or `PDF, Word document (.docx)`.
+    /// The accepted types in words, e.g. `PNG image, JPEG image` or `PDF, Word document (.docx)`.
     pub fn types_in_words(&self) -> String {
-        let mut all: Vec<String> = self
-            .content_type_prefixes
-            .iter()
-            .map(|p| prefix_label(p))
-            .collect();
-        all.extend(self.content_types.iter().map(|t| type_label(t)));
+        let all: Vec<String> = self.content_types.iter().map(|t| type_label(t)).collect();
         if all.is_empty() {
             "any type".into()
         } else {
@@ -265,26 +255,15 @@ impl Profile {
         }
     }
 
-    /// The file input's `accept` attribute, e.g. `image/*` or `application/pdf,.docx`.
+    /// The file input's `accept` attribute, e.g. `image/png,image/jpeg`.
     pub fn accept_attr(&self) -> Option<String> {
-        let mut all: Vec<String> = self
-            .content_type_prefixes
-            .iter()
-            .map(|p| format!("{p}*"))
-            .collect();
-        all.extend(self.content_types.iter().cloned());
-        (!all.is_empty()).then(|| all.join(","))
+        (!self.content_types.is_empty()).then(|| self.content_types.join(","))
     }
 
     /// The longest prefix shared by every accepted type: what S3 can enforce on a form whose
     /// type the browser picks (without JavaScript).
     pub fn common_type_prefix(&self) -> String {
-        let all: Vec<&str> = self
-            .content_types
-            .iter()
-            .chain(self.content_type_prefixes.iter())
-            .map(String::as_str)
-            .collect();
+        let all: Vec<&str> = self.content_types.iter().map(String::as_str).collect();
         let Some(first) = all.first() else {
             return String::new();
         };
@@ -362,16 +341,6 @@ pub fn type_label(mime: &str) -> String {
     known.to_string()
 }
 
-fn prefix_label(prefix: &str) -> String {
-    match prefix {
-        "image/" => "images (image/*)".into(),
-        "video/" => "videos (video/*)".into(),
-        "audio/" => "audio (audio/*)".into(),
-        "text/" => "text (text/*)".into(),
-        p => format!("{p}*"),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -384,8 +353,9 @@ mod tests {
             key_template: "avatars/{user}/{uuid}/${filename}".into(),
             min_size: 1,
             max_size: 5 << 20,
-            content_types: vec![],
-            content_type_prefixes: vec!["image/".into()],
+            content_types: ["image/png", "image/jpeg", "image/gif", "image/webp"]
+                .map(String::from)
+                .to_vec(),
             expires: Duration::from_secs(900),
             metadata: vec![],
             acl: None,
@@ -464,13 +434,15 @@ mod tests {
             "the file is 6 MiB, larger than the 5 MiB this upload allows"
         );
         let e = p.check_declared(100, "text/html").unwrap_err().0;
-        assert!(e.contains("image/*"), "{e}");
+        assert_eq!(e, "files of type `text/html` are not accepted here; allowed: PNG image, JPEG image, GIF image, WebP image");
+        for smuggled in ["image/svg+xml", "image/png,text/html", "image/png; x=y", "image/*"] {
+            assert!(p.check_declared(100, smuggled).is_err(), "{smuggled}");
+        }
     }
 
     #[test]
     fn common_prefix_of_types() {
         let mut p = avatar();
-        p.content_type_prefixes.clear();
         p.content_types = vec![
             "application/pdf".into(),
             "application/vnd.openxmlformats-officedocument.wordprocessingml.document".into(),

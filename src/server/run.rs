@@ -2,7 +2,7 @@
 //! Ctrl-C or SIGTERM, and shut down gracefully.
 
 use super::config::{self, Config};
-use super::state::{self, AppState, EMBEDDED_REGION};
+use super::state::{self, AppState, Clock, EMBEDDED_REGION};
 use super::{app_with_static, listen, security, ServeArgs, ServeError};
 use crate::embedded::{EmbeddedConfig, EmbeddedS3};
 use crate::Credentials;
@@ -84,7 +84,7 @@ async fn start_embedded(
 }
 
 /// How to start, beyond the config.
-#[derive(Debug, Clone, Default)]
+#[derive(Clone, Default)]
 pub struct StartOptions {
     /// Where the embedded store keeps files (without `[s3]`).
     pub data_dir: PathBuf,
@@ -92,6 +92,19 @@ pub struct StartOptions {
     pub static_dir: Option<PathBuf>,
     /// The embedded store's access and secret key; generated when `None`.
     pub store_keys: Option<(String, String)>,
+    /// The server's clock (tests: a clock that is off); the system's when `None`.
+    pub clock: Option<Arc<dyn Clock>>,
+}
+
+impl std::fmt::Debug for StartOptions {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("StartOptions")
+            .field("data_dir", &self.data_dir)
+            .field("static_dir", &self.static_dir)
+            .field("store_keys", &self.store_keys.as_ref().map(|_| "redacted"))
+            .field("clock", &self.clock.as_ref().map(|c| c.now()))
+            .finish()
+    }
 }
 
 /// Binds, starts the embedded store if needed, and serves in the background.
@@ -106,6 +119,7 @@ pub async fn start(
             data_dir,
             static_dir,
             store_keys: None,
+            clock: None,
         },
     )
     .await
@@ -117,6 +131,7 @@ pub async fn start_with(config: Config, opts: StartOptions) -> Result<Running, S
         data_dir,
         static_dir,
         store_keys,
+        clock,
     } = opts;
     let listener = TcpListener::bind(config.server.listen)
         .await
@@ -141,8 +156,17 @@ pub async fn start_with(config: Config, opts: StartOptions) -> Result<Running, S
     } else {
         AppState::new(config, public_url.clone(), None).await?
     };
+    let state = match clock {
+        Some(c) => state.with_clock(c),
+        None => state,
+    };
     let state = Arc::new(state);
     let refresh = state::spawn_refresh(&state);
+    // Learn S3's clock now, so a server whose clock is off says so before the first upload.
+    if state.config.s3.is_some() {
+        let st = state.clone();
+        tokio::spawn(async move { st.check_clock().await });
+    }
     let router = app_with_static(state.clone(), static_dir);
     let (stop, stopped) = oneshot::channel::<()>();
     let limits = state.config.server.connections;
@@ -217,6 +241,7 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
             data_dir: args.data_dir.clone(),
             static_dir: args.static_dir.clone(),
             store_keys,
+            clock: None,
         },
     )
     .await?;

@@ -7,8 +7,117 @@ pub mod multipart;
 use crate::presign::{Method, UrlRequest};
 use crate::units::format_size;
 use crate::Signer;
+use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
+use std::sync::Arc;
 use std::time::Duration;
 use time::OffsetDateTime;
+
+/// Beyond this much difference with S3's clock, uploads fail: S3 refuses signatures more
+/// than 15 minutes off, and forms expire early or late.
+pub const SKEW_LIMIT: Duration = Duration::from_secs(5 * 60);
+
+/// The HTTP client of the server's own S3 calls. It also compares each answer's `Date` with
+/// the server's clock, so a clock that is off is told in words instead of "the form expired".
+#[derive(Clone)]
+pub struct S3Http {
+    client: reqwest::Client,
+    clock: Arc<ClockWatch>,
+}
+
+/// What the answers so far say of the server's clock.
+#[derive(Default)]
+struct ClockWatch {
+    known: AtomicBool,
+    /// S3's clock minus the server's, in seconds (positive: the server is behind).
+    skew: AtomicI64,
+    warned: AtomicBool,
+}
+
+impl S3Http {
+    /// A client whose calls time out after `timeout`.
+    pub fn new(timeout: Duration) -> reqwest::Result<Self> {
+        Ok(Self {
+            client: reqwest::Client::builder().timeout(timeout).build()?,
+            clock: Arc::default(),
+        })
+    }
+
+    /// A request on the inner client.
+    pub fn request(&self, method: reqwest::Method, url: &str) -> reqwest::RequestBuilder {
+        self.client.request(method, url)
+    }
+
+    /// Sends `req` and reads the answer's `Date` against `now` (the server's clock when the
+    /// request was signed).
+    pub async fn send(
+        &self,
+        req: reqwest::RequestBuilder,
+        now: OffsetDateTime,
+    ) -> reqwest::Result<reqwest::Response> {
+        let resp = req.send().await?;
+        if let Some(date) = resp
+            .headers()
+            .get(reqwest::header::DATE)
+            .and_then(|v| v.to_str().ok())
+            .and_then(http_date)
+        {
+            self.observe(date, now);
+        }
+        Ok(resp)
+    }
+
+    /// Records S3's time `s3_date` seen at the server's `now`; logs a warning when the
+    /// difference goes past [`SKEW_LIMIT`] (once, until it comes back).
+    pub fn observe(&self, s3_date: OffsetDateTime, now: OffsetDateTime) {
+        // A second or two is the trip and Date's whole seconds.
+        let skew = (s3_date - now).whole_seconds();
+        let w = &self.clock;
+        w.skew.store(skew, Ordering::Relaxed);
+        w.known.store(true, Ordering::Relaxed);
+        let off = skew.unsigned_abs() > SKEW_LIMIT.as_secs();
+        if off && !w.warned.swap(true, Ordering::Relaxed) {
+            tracing::warn!(
+                skew_seconds = skew,
+                "this server's clock is {} S3's by {}: signed forms and links fail until it is fixed; sync the clock (chrony, `timedatectl set-ntp true`)",
+                if skew > 0 { "behind" } else { "ahead of" },
+                crate::units::format_duration(Duration::from_secs(skew.unsigned_abs()))
+            );
+        } else if !off {
+            w.warned.store(false, Ordering::Relaxed);
+        }
+    }
+
+    /// How far the server's clock is off S3's, in seconds (positive: behind), when an answer
+    /// has told.
+    pub fn skew(&self) -> Option<i64> {
+        let w = &self.clock;
+        w.known
+            .load(Ordering::Relaxed)
+            .then(|| w.skew.load(Ordering::Relaxed))
+    }
+
+    /// The clock problem in words, when the server's clock is more than [`SKEW_LIMIT`] off.
+    pub fn clock_problem(&self) -> Option<String> {
+        let skew = self.skew()?;
+        (skew.unsigned_abs() > SKEW_LIMIT.as_secs()).then(|| {
+            format!(
+                "this server's clock is {} by {} compared with the storage, so uploads and links fail; this is not your fault and reloading will not help: the person who runs this site must fix the server's clock",
+                if skew > 0 { "behind" } else { "ahead" },
+                crate::units::format_duration(Duration::from_secs(skew.unsigned_abs()))
+            )
+        })
+    }
+}
+
+/// Reads an HTTP `Date` header (IMF-fixdate, `Sun, 06 Nov 1994 08:49:37 GMT`).
+pub fn http_date(value: &str) -> Option<OffsetDateTime> {
+    let format = time::macros::format_description!(
+        "[weekday repr:short], [day] [month repr:short] [year] [hour]:[minute]:[second] GMT"
+    );
+    time::PrimitiveDateTime::parse(value.trim(), format)
+        .ok()
+        .map(time::PrimitiveDateTime::assume_utc)
+}
 
 /// What HEAD tells about an object.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -35,7 +144,7 @@ const CALL_EXPIRY: Duration = Duration::from_secs(60);
 
 /// Sends `method` on `bucket`/`key` through a short-lived presigned URL.
 async fn call(
-    http: &reqwest::Client,
+    http: &S3Http,
     signer: &Signer,
     now: OffsetDateTime,
     method: Method,
@@ -47,15 +156,19 @@ async fn call(
         .map_err(|e| S3Error::Unavailable(e.to_string()))?;
     let verb = reqwest::Method::from_bytes(method.as_str().as_bytes())
         .map_err(|e| S3Error::Unavailable(e.to_string()))?;
-    http.request(verb, &url)
-        .send()
+    http.send(http.request(verb, &url), now)
         .await
         .map_err(|e| S3Error::Unavailable(e.without_url().to_string()))
 }
 
+/// HEADs `bucket` for the answer's `Date` only (see [`S3Http::observe`]); any status will do.
+pub async fn probe(http: &S3Http, signer: &Signer, now: OffsetDateTime, bucket: &str) {
+    let _ = call(http, signer, now, Method::Head, bucket, "").await;
+}
+
 /// HEADs `bucket`/`key` with a presigned URL.
 pub async fn head_object(
-    http: &reqwest::Client,
+    http: &S3Http,
     signer: &Signer,
     now: OffsetDateTime,
     bucket: &str,
@@ -81,14 +194,18 @@ pub async fn head_object(
     }
 }
 
-/// Deletes `bucket`/`key` with a presigned URL.
+/// Deletes `bucket`/`key` with a presigned URL (a key with dot segments: see
+/// [`delete_dotted`]).
 pub async fn delete_object(
-    http: &reqwest::Client,
+    http: &S3Http,
     signer: &Signer,
     now: OffsetDateTime,
     bucket: &str,
     key: &str,
 ) -> Result<(), S3Error> {
+    if crate::wire::has_dot_segment(key) {
+        return delete_dotted(http, signer, now, bucket, key).await;
+    }
     let resp = call(http, signer, now, Method::Delete, bucket, key).await?;
     if resp.status().is_success() || resp.status().as_u16() == 404 {
         Ok(())
@@ -98,6 +215,113 @@ pub async fn delete_object(
             resp.status()
         )))
     }
+}
+
+/// Reads the first `n` bytes of `bucket`/`key` (a ranged GET): enough to tell its real type.
+pub async fn first_bytes(
+    http: &S3Http,
+    signer: &Signer,
+    now: OffsetDateTime,
+    bucket: &str,
+    key: &str,
+    n: u64,
+) -> Result<Vec<u8>, S3Error> {
+    let url = signer
+        .presign(&UrlRequest::new(Method::Get, bucket, key, CALL_EXPIRY), now)
+        .map_err(|e| S3Error::Unavailable(e.to_string()))?;
+    let req = http
+        .request(reqwest::Method::GET, &url)
+        .header(reqwest::header::RANGE, format!("bytes=0-{}", n.max(1) - 1));
+    let resp = http
+        .send(req, now)
+        .await
+        .map_err(|e| S3Error::Unavailable(e.without_url().to_string()))?;
+    match resp.status().as_u16() {
+        200 | 206 => {}
+        // An empty object has no byte 0.
+        416 => return Ok(Vec::new()),
+        404 => return Err(S3Error::NotFound(key.to_string())),
+        s => return Err(S3Error::Unavailable(format!("GET answered {s}"))),
+    }
+    let mut bytes = resp
+        .bytes()
+        .await
+        .map_err(|e| S3Error::Unavailable(e.without_url().to_string()))?
+        .to_vec();
+    bytes.truncate(usize::try_from(n).unwrap_or(usize::MAX));
+    Ok(bytes)
+}
+
+/// Deletes a key with a `.` or `..` segment. Such a key cannot go in a URL's path: every HTTP
+/// client removes the segments (`%2E%2E` too), so the request would reach, and be signed
+/// for, another key. A multi-object delete carries the key in its XML body instead.
+pub async fn delete_dotted(
+    http: &S3Http,
+    signer: &Signer,
+    now: OffsetDateTime,
+    bucket: &str,
+    key: &str,
+) -> Result<(), S3Error> {
+    use base64::Engine as _;
+    use md5::Digest as _;
+    let body = format!(
+        "<?xml version=\"1.0\" encoding=\"UTF-8\"?><Delete xmlns=\"http://s3.amazonaws.com/doc/2006-03-01/\"><Object><Key>{}</Key></Object><Quiet>true</Quiet></Delete>",
+        quick_xml::escape::escape(key)
+    );
+    let md5 = base64::engine::general_purpose::STANDARD.encode(md5::Md5::digest(body.as_bytes()));
+    let mut req = UrlRequest::new(Method::Post, bucket, "", CALL_EXPIRY);
+    req.query.push(("delete", ""));
+    req.headers.push(("content-md5", &md5));
+    let url = signer
+        .presign(&req, now)
+        .map_err(|e| S3Error::Unavailable(e.to_string()))?;
+    let call = http
+        .request(reqwest::Method::POST, &url)
+        .header("content-md5", &md5)
+        .header(reqwest::header::CONTENT_TYPE, "application/xml")
+        .body(body);
+    let resp = http
+        .send(call, now)
+        .await
+        .map_err(|e| S3Error::Unavailable(e.without_url().to_string()))?;
+    let status = resp.status();
+    let text = resp
+        .text()
+        .await
+        .map_err(|e| S3Error::Unavailable(e.without_url().to_string()))?;
+    // A quiet multi-object delete lists only the keys it could not delete.
+    if !status.is_success() || text.contains("<Error>") {
+        let code = tag(&text, "Code").unwrap_or_default();
+        return Err(S3Error::Unavailable(format!(
+            "the multi-object DELETE answered {status} {code}"
+        )));
+    }
+    Ok(())
+}
+
+/// True when `bucket` holds exactly `key` (a listing, so keys with dot segments can be asked
+/// about too).
+pub async fn key_listed(
+    http: &S3Http,
+    signer: &Signer,
+    now: OffsetDateTime,
+    bucket: &str,
+    key: &str,
+) -> Result<bool, S3Error> {
+    let page = list_objects(
+        http,
+        signer,
+        now,
+        &ListQuery {
+            bucket,
+            prefix: key,
+            delimiter: None,
+            continuation: None,
+            max_keys: 1,
+        },
+    )
+    .await?;
+    Ok(page.contents.iter().any(|o| o.key == key))
 }
 
 /// One page of a ListObjectsV2 answer.
@@ -151,7 +375,7 @@ pub struct ListQuery<'a> {
 
 /// Lists a bucket (ListObjectsV2) through a short-lived presigned URL.
 pub async fn list_objects(
-    http: &reqwest::Client,
+    http: &S3Http,
     signer: &Signer,
     now: OffsetDateTime,
     q: &ListQuery<'_>,
@@ -171,8 +395,7 @@ pub async fn list_objects(
         .presign(&req, now)
         .map_err(|e| S3Error::Unavailable(e.to_string()))?;
     let resp = http
-        .get(&url)
-        .send()
+        .send(http.request(reqwest::Method::GET, &url), now)
         .await
         .map_err(|e| S3Error::Unavailable(e.without_url().to_string()))?;
     let status = resp.status();

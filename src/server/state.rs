@@ -6,6 +6,7 @@ use super::access::AccessRule;
 use super::auth::Authenticator;
 use super::config::{Config, ConfigError, CredentialSource};
 use super::profile::Profile;
+use super::s3::S3Http;
 use super::{security, ServeError};
 use crate::{Credentials, Endpoint, Signer};
 use std::sync::{Arc, Mutex};
@@ -72,7 +73,7 @@ pub struct AppState {
     /// The server's public base URL, no trailing slash.
     pub public_url: String,
     /// Client for the server's own S3 calls.
-    pub(crate) http: reqwest::Client,
+    pub(crate) http: S3Http,
     /// The Content-Security-Policy header value.
     pub(crate) csp: String,
     /// The time.
@@ -145,9 +146,7 @@ impl AppState {
         }
         let sign_in = auth.oidc().map(|o| o.origins()).unwrap_or_default();
         let csp = security::csp(&config, &signer, &sign_in);
-        let http = reqwest::Client::builder()
-            .timeout(Duration::from_secs(15))
-            .build()
+        let http = S3Http::new(Duration::from_secs(15))
             .map_err(|e| ServeError::Embedded(e.to_string()))?;
         let mut rules = config.access.clone();
         rules.extend(
@@ -168,6 +167,20 @@ impl AppState {
             csp,
             clock: Arc::new(SystemClock),
         })
+    }
+
+    /// Compares the server's clock with S3's (a HEAD of a bucket the config names; the answer's
+    /// `Date` is what counts); [`S3Http::clock_problem`] then says if it is off.
+    pub async fn check_clock(&self) {
+        let bucket = self
+            .config
+            .profiles
+            .first()
+            .map(|p| p.bucket.as_str())
+            .or_else(|| self.rules.first().map(|r| r.bucket.as_str()));
+        if let Some(b) = bucket {
+            super::s3::probe(&self.http, &self.signer, self.now(), b).await;
+        }
     }
 
     /// The same state on another clock (for tests).

@@ -76,7 +76,7 @@ bucket = "{bucket}"
 key = "{prefix}avatars/{{user}}/{{uuid}}/${{filename}}"
 max_size = "5MiB"
 min_size = 1
-content_type_prefix = "image/"
+content_types = ["image/png", "image/jpeg", "image/gif", "image/webp"]
 roles = ["tier1"]
 
 [[profile]]

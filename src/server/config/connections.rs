@@ -81,7 +81,7 @@ name = "avatar"
 bucket = "b"
 key = "avatars/{user}/{uuid}/${filename}"
 max_size = "5MiB"
-content_type_prefix = "image/"
+content_types = ["image/png"]
 "#;
 
     fn parse(server: &str) -> Result<ConnectionLimits, ConfigError> {

@@ -208,12 +208,8 @@ impl TryFrom<RawProfile> for Profile {
             key_template: p.key,
             min_size: size_or("min_size", p.min_size.as_ref(), 0).map_err(value)?,
             max_size: size("max_size", &p.max_size).map_err(value)?,
-            content_types: p
-                .content_types
-                .iter()
-                .map(|t| t.trim().to_ascii_lowercase())
-                .collect(),
-            content_type_prefixes: p.content_type_prefix.into_iter().collect(),
+            content_types: exact_types(&p.content_types, p.content_type_prefix.as_deref())
+                .map_err(value)?,
             expires: duration_or("expires", p.expires.as_ref(), defaults::FORM_EXPIRES)
                 .map_err(value)?,
             metadata: p.metadata.into_iter().collect(),
@@ -234,6 +230,25 @@ impl TryFrom<RawProfile> for Profile {
         }
         Ok(profile)
     }
+}
+
+/// `content_types` as exact types. A prefix (`content_type_prefix`, or `image/*` in the list)
+/// is refused: `image/` also lets in SVG, which runs script on the storage's origin.
+fn exact_types(types: &[String], prefix: Option<&str>) -> Result<Vec<String>, ConfigError> {
+    const EXAMPLE: &str = "e.g. content_types = [\"image/png\", \"image/jpeg\", \"image/gif\", \"image/webp\"]";
+    if let Some(p) = prefix {
+        return Err(err(
+            "content_type_prefix",
+            format!("`{p}` is a prefix, and a prefix lets in types that run script (image/ lets in image/svg+xml); list the exact types in content_types instead, {EXAMPLE}"),
+        ));
+    }
+    types
+        .iter()
+        .map(|t| {
+            crate::server::content_type::parse_exact(t)
+                .map_err(|e| err("content_types", format!("{e}; list exact types, {EXAMPLE}")))
+        })
+        .collect()
 }
 
 /// Checks a key prefix written in config (`prefix` of an access rule).
@@ -337,12 +352,7 @@ impl TryFrom<RawAccess> for AccessRule {
             expires,
             max_expires,
             put: PutLimits {
-                content_types: a
-                    .content_types
-                    .iter()
-                    .map(|t| t.trim().to_ascii_lowercase())
-                    .collect(),
-                content_type_prefix: a.content_type_prefix.map(|p| p.trim().to_ascii_lowercase()),
+                content_types: exact_types(&a.content_types, a.content_type_prefix.as_deref())?,
                 max_size,
             },
         })

@@ -190,8 +190,9 @@ pub fn demo_profiles(bucket: &str) -> Vec<Profile> {
             key_template: "avatars/{user}/{uuid}/${filename}".into(),
             min_size: 1,
             max_size: 5 << 20,
-            content_types: vec![],
-            content_type_prefixes: vec!["image/".into()],
+            content_types: ["image/png", "image/jpeg", "image/gif", "image/webp"]
+                .map(String::from)
+                .to_vec(),
             expires: defaults::FORM_EXPIRES,
             metadata: vec![("profile".into(), "avatar".into())],
             acl: None,
@@ -211,7 +212,6 @@ pub fn demo_profiles(bucket: &str) -> Vec<Profile> {
                 "application/pdf".into(),
                 "application/vnd.openxmlformats-officedocument.wordprocessingml.document".into(),
             ],
-            content_type_prefixes: vec![],
             expires: defaults::FORM_EXPIRES,
             metadata: vec![("profile".into(), "document".into())],
             acl: None,
@@ -393,7 +393,7 @@ name = "avatar"
 bucket = "b"
 key = "avatars/{user}/{uuid}/${filename}"
 max_size = "5MiB"
-content_type_prefix = "image/"
+content_types = ["image/png"]
 "#;
 
     #[test]
@@ -433,8 +433,8 @@ content_type_prefix = "image/"
             ),
             (
                 MIN.replace(
-                    "content_type_prefix",
-                    "roles = \"tier1\"\ncontent_type_prefix",
+                    "content_types",
+                    "roles = \"tier1\"\ncontent_types",
                 ),
                 "profile[0].roles",
                 "sequence",

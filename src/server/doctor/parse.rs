@@ -195,15 +195,7 @@ pub fn lifecycle_rule_xml() -> String {
     )
 }
 
-/// Reads an HTTP `Date` header (IMF-fixdate, `Sun, 06 Nov 1994 08:49:37 GMT`).
-pub fn http_date(value: &str) -> Option<OffsetDateTime> {
-    let format = time::macros::format_description!(
-        "[weekday repr:short], [day] [month repr:short] [year] [hour]:[minute]:[second] GMT"
-    );
-    time::PrimitiveDateTime::parse(value.trim(), format)
-        .ok()
-        .map(time::PrimitiveDateTime::assume_utc)
-}
+pub use crate::server::s3::http_date;
 
 /// Beyond this the clock line warns.
 pub const CLOCK_WARN: Duration = Duration::from_secs(60);

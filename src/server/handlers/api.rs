@@ -109,6 +109,17 @@ async fn s3_error(
     body: String,
 ) -> Json<Explained> {
     let (error, mut message) = crate::server::s3::explain(&body);
+    // "Expired" from a server whose clock is off: reloading would not help, so say what would.
+    let timing = error == "RequestTimeTooSkewed"
+        || (error == "AccessDenied" && body.to_ascii_lowercase().contains("expired"));
+    if timing {
+        if state.http.skew().is_none() {
+            state.check_clock().await;
+        }
+        if let Some(problem) = state.http.clock_problem() {
+            message = format!("The upload failed because {problem}.");
+        }
+    }
     // Some stores (Ceph RGW) leave the sizes out: the profile knows its limits.
     if let Some(p) = q.profile.as_deref().and_then(|n| state.profile(n)) {
         if error == "EntityTooLarge" && !message.contains("at most") {

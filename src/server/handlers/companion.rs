@@ -129,6 +129,9 @@ pub struct ProfilePutResponse {
     expires_at: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     capped_by: Option<Cap>,
+    /// GET it after the PUT: the upload's real type is checked, and it is removed if it is
+    /// not what it said.
+    uploaded_url: String,
 }
 
 /// `POST /api/v1/presign` with `{"method": "PUT", "profile", "filename", "content_type",
@@ -185,6 +188,7 @@ pub fn profile_put(
         bucket: up.bucket,
         expires_at: rfc3339(up.expires_at),
         capped_by: up.capped_by,
+        uploaded_url: up.uploaded_url,
     })
 }
 

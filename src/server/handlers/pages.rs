@@ -95,20 +95,17 @@ struct UploadPage<'a> {
     accept: String,
     expires_in: String,
     types_attr: String,
-    prefixes_attr: String,
     types_words: String,
     multipart_threshold: u64,
+    clock_problem: Option<String>,
 }
 
 /// Types a person without JavaScript can pick from, with their labels.
 fn type_choices(p: &Profile) -> Vec<(String, String)> {
-    let mut values = p.content_types.clone();
-    for prefix in &p.content_type_prefixes {
-        if prefix == "image/" {
-            values.extend(["image/png", "image/jpeg", "image/gif", "image/webp"].map(String::from));
-        }
-    }
-    values.into_iter().map(|t| (type_label(&t), t)).collect()
+    p.content_types
+        .iter()
+        .map(|t| (type_label(t), t.clone()))
+        .collect()
 }
 
 async fn upload(
@@ -129,8 +126,8 @@ async fn upload(
         accept: profile.accept_attr().unwrap_or_default(),
         expires_in: format_duration(profile.expires),
         types_attr: profile.content_types.join(","),
-        prefixes_attr: profile.content_type_prefixes.join(","),
         types_words: profile.types_in_words(),
         multipart_threshold: state.config.server.multipart_threshold,
+        clock_problem: state.http.clock_problem(),
     })
 }

@@ -97,7 +97,7 @@ fn unavailable(e: impl std::fmt::Display) -> MultipartError {
 
 /// Sends a signed request and returns the body of a 2xx answer; an S3 error in words otherwise.
 async fn send(
-    http: &reqwest::Client,
+    http: &super::S3Http,
     signer: &Signer,
     now: OffsetDateTime,
     req: &UrlRequest<'_>,
@@ -116,8 +116,8 @@ async fn send(
     if let Some(w) = wait {
         call = call.timeout(w);
     }
-    let resp = call
-        .send()
+    let resp = http
+        .send(call, now)
         .await
         .map_err(|e| unavailable(e.without_url()))?;
     let status = resp.status();
@@ -140,7 +140,7 @@ async fn send(
 /// Starts a multipart upload with the profile's type, metadata and storage settings; returns
 /// S3's upload id.
 pub async fn create(
-    http: &reqwest::Client,
+    http: &super::S3Http,
     signer: &Signer,
     now: OffsetDateTime,
     p: &CreateParams<'_>,
@@ -208,7 +208,7 @@ pub struct Target<'a> {
 
 /// Every part uploaded so far, in order (all pages of ListParts).
 pub async fn list_parts(
-    http: &reqwest::Client,
+    http: &super::S3Http,
     signer: &Signer,
     now: OffsetDateTime,
     t: &Target<'_>,
@@ -251,7 +251,7 @@ pub fn complete_xml(parts: &[(u32, &str)]) -> String {
 
 /// Joins the parts into the object.
 pub async fn complete(
-    http: &reqwest::Client,
+    http: &super::S3Http,
     signer: &Signer,
     now: OffsetDateTime,
     t: &Target<'_>,
@@ -274,7 +274,7 @@ pub async fn complete(
 
 /// Abandons the upload and removes its parts; an upload that is already gone is fine.
 pub async fn abort(
-    http: &reqwest::Client,
+    http: &super::S3Http,
     signer: &Signer,
     now: OffsetDateTime,
     t: &Target<'_>,

@@ -51,16 +51,9 @@ pub fn parse_size(field: &str, v: Option<&serde_json::Value>) -> Result<Option<u
     }
 }
 
-/// A MIME type as the client sent it, trimmed and in lower case; refused when empty or with
-/// characters no header may carry.
+/// A MIME type as the client sent it: one exact type, trimmed and in lower case.
 pub fn clean_type(t: &str) -> Result<String> {
-    let t = t.trim().to_ascii_lowercase();
-    if t.is_empty() || !t.bytes().all(|b| b.is_ascii_graphic() || b == b' ') {
-        return Err(ServiceError::BadRequest(
-            "the file's type is empty or not plain text; send its MIME type, e.g. image/png".into(),
-        ));
-    }
-    Ok(t)
+    crate::server::content_type::parse_exact(t).map_err(ServiceError::BadRequest)
 }
 
 /// Checks a file's name and type against the profile, and its size when known.
@@ -155,6 +148,9 @@ pub struct PutUpload {
     pub expires_at: time::OffsetDateTime,
     /// What shortened the lifetime, when something did.
     pub capped_by: Option<lifetime::Cap>,
+    /// Open (GET) after the PUT, `?key=` included: checks the upload's real type and removes
+    /// it if it lied.
+    pub uploaded_url: String,
 }
 
 /// A presigned PUT for a profile upload: a new key from the template, the type and size
@@ -225,6 +221,16 @@ pub fn put_url(
         profile = %profile.name,
         "presigned upload URL issued"
     );
+    let uploaded_url = format!(
+        "{}?key={}",
+        forms::uploaded_url(
+            state,
+            caller,
+            profile,
+            life.expires_at + std::time::Duration::from_secs(3600),
+        ),
+        percent_encoding::utf8_percent_encode(&key, percent_encoding::NON_ALPHANUMERIC)
+    );
     Ok(PutUpload {
         url,
         headers,
@@ -232,5 +238,6 @@ pub fn put_url(
         key,
         expires_at: life.expires_at,
         capped_by: life.capped_by,
+        uploaded_url,
     })
 }

@@ -93,6 +93,25 @@ pub fn check_declared(profile: &Profile, file: &Declared<'_>) -> Result<()> {
     Ok(())
 }
 
+/// The confirmation link of `caller`'s uploads in `profile` (`/uploaded/{state}`), working
+/// until `until`: opening it checks each named upload and removes any that breaks the
+/// profile.
+pub fn uploaded_url(
+    state: &AppState,
+    caller: &Caller,
+    profile: &Profile,
+    until: OffsetDateTime,
+) -> String {
+    let sealed = UploadState {
+        p: profile.name.clone(),
+        u: caller.user.clone(),
+        k: profile.owner_prefix(&caller.user),
+        e: until.unix_timestamp(),
+    }
+    .seal(&state.state_key);
+    format!("{}/uploaded/{sealed}", state.public_url)
+}
+
 /// Signs a form for `caller` and `profile`. For a declared file (the API), the key is exact,
 /// the type is fixed and S3 answers 201; without one (the page), S3 fills `${filename}`, the
 /// type must start with the profile's common prefix, and S3 redirects to `/uploaded`.
@@ -125,19 +144,15 @@ pub fn issue(
         credentials_expire_at,
     )?;
     let expires_at = life.expires_at;
-    let sealed = UploadState {
-        p: profile.name.clone(),
-        u: caller.user.clone(),
-        k: profile.owner_prefix(&caller.user),
-        e: (expires_at + STATE_GRACE).unix_timestamp(),
-    }
-    .seal(&state.state_key);
-    let uploaded_url = format!("{}/uploaded/{sealed}", state.public_url);
+    let uploaded_url = uploaded_url(state, caller, profile, expires_at + STATE_GRACE);
 
     let mut b = profile.policy(&key).expires_in(life.expires_in);
-    b = match file {
-        Some(f) => b.content_type(f.content_type).success_action_status(201),
-        None => b
+    b = match (file, profile.content_types.as_slice()) {
+        (Some(f), _) => b.content_type(f.content_type).success_action_status(201),
+        // The page's form without JavaScript: one type is exact; with several, S3 can only
+        // check their common prefix, and `/uploaded` (or `signpost verify`) checks the rest.
+        (None, [only]) => b.content_type(only).success_action_redirect(&uploaded_url),
+        (None, _) => b
             .starts_with(Field::ContentType, profile.common_type_prefix())
             .success_action_redirect(&uploaded_url),
     };

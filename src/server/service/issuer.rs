@@ -7,6 +7,7 @@ use super::lifetime::{self, Cap, Wanted};
 use super::Result;
 use crate::server::access::{self, AccessRule, Denied, Verb};
 use crate::server::auth::Caller;
+use crate::server::content_type::{self, Serving};
 use crate::server::error::ServiceError;
 use crate::server::state::AppState;
 use crate::units::format_size;
@@ -94,33 +95,47 @@ fn check_put(rule: &AccessRule, req: &PresignRequest<'_>) -> Result<()> {
             )));
         }
     }
-    let typed = !limits.content_types.is_empty() || limits.content_type_prefix.is_some();
-    match req.content_type {
-        None if typed => Err(ServiceError::BadRequest(
-            "give the file's type (`content_type`, e.g. image/jpeg): this area accepts only some types".into(),
-        )),
-        Some(t) if t.is_empty() || t.contains(['\r', '\n', ',', ';', ' ', '*']) => {
-            Err(ServiceError::BadRequest(format!(
-                "`{t}` is not a plain MIME type; send one type such as image/png, without parameters"
-            )))
-        }
-        Some(t)
-            if typed
-                && !limits.content_types.iter().any(|c| c == t)
-                && !limits
-                    .content_type_prefix
-                    .as_deref()
-                    .is_some_and(|p| t.starts_with(p)) =>
-        {
-            let mut allowed = limits.content_types.clone();
-            allowed.extend(limits.content_type_prefix.iter().map(|p| format!("{p}*")));
-            Err(ServiceError::BadRequest(format!(
-                "files of type `{t}` are not accepted here; allowed: {}",
-                allowed.join(", ")
-            )))
-        }
-        _ => Ok(()),
+    let typed = !limits.content_types.is_empty();
+    let Some(t) = req.content_type else {
+        return match typed {
+            true => Err(ServiceError::BadRequest(
+                "give the file's type (`content_type`, e.g. image/jpeg): this area accepts only some types".into(),
+            )),
+            false => Ok(()),
+        };
+    };
+    let t = content_type::parse_exact(t).map_err(ServiceError::BadRequest)?;
+    if typed && !limits.content_types.contains(&t) {
+        return Err(ServiceError::BadRequest(format!(
+            "files of type `{t}` are not accepted here; allowed: {}",
+            limits.content_types.join(", ")
+        )));
     }
+    Ok(())
+}
+
+/// How a GET link serves its object: the type asked for (or told by the key's extension) is
+/// shown with that type forced when it is safe to show, anything else is a download. A
+/// caller's `attachment…` disposition is kept; an inline one cannot show an unsafe type.
+fn get_serving(req: &PresignRequest<'_>) -> Result<Serving> {
+    let asked = req
+        .response_content_type
+        .map(content_type::parse_exact)
+        .transpose()
+        .map_err(|e| ServiceError::BadRequest(format!("response_content_type: {e}")))?;
+    let disposition = req.response_content_disposition.map(str::trim);
+    if disposition.is_some_and(|d| d.chars().any(char::is_control)) {
+        return Err(ServiceError::BadRequest(
+            "response_content_disposition has a line break or control character; send one header value, e.g. attachment; filename=\"report.pdf\"".into(),
+        ));
+    }
+    let download = disposition.is_some_and(|d| d.to_ascii_lowercase().starts_with("attachment"));
+    let t = asked.as_deref().or_else(|| content_type::by_extension(req.key));
+    let mut serving = content_type::serving(req.key, t, download);
+    if let (true, Some(d)) = (download, disposition) {
+        serving.disposition = Some(d.to_string());
+    }
+    Ok(serving)
 }
 
 /// Presigns one request for `caller`, if a rule allows it.
@@ -169,13 +184,15 @@ pub fn presign(state: &AppState, caller: &Caller, req: &PresignRequest<'_>) -> R
             headers.push(("Content-Length", s.clone()));
         }
     }
-    if req.verb == Verb::Get {
-        if let Some(d) = req.response_content_disposition {
+    let serving = match req.verb {
+        Verb::Get => Some(get_serving(&req)?),
+        _ => None,
+    };
+    if let Some(s) = &serving {
+        if let Some(d) = &s.disposition {
             url_req.query.push(("response-content-disposition", d));
         }
-        if let Some(t) = req.response_content_type {
-            url_req.query.push(("response-content-type", t));
-        }
+        url_req.query.push(("response-content-type", s.content_type));
     }
     let url = state
         .signer

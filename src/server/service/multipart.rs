@@ -17,7 +17,6 @@ use crate::server::error::ServiceError;
 use crate::server::profile::Profile;
 use crate::server::s3::multipart::{self as s3mp, MultipartError, Part, Target};
 use crate::server::state::AppState;
-use crate::server::upload_state::UploadState;
 use crate::server::upload_token::{UploadToken, UPLOAD_LIFE};
 use crate::units::format_size;
 use std::collections::BTreeMap;
@@ -421,6 +420,8 @@ pub async fn complete(
         size = total,
         "multipart upload completed"
     );
+    // The whole file is there now: its real type is checked, and it is removed if it lied.
+    super::verify::inspect(state, up.profile, up.key).await?;
     let location = if done.location.starts_with("http") {
         done.location
     } else {
@@ -429,19 +430,17 @@ pub async fn complete(
             .endpoint()
             .object_url(&up.profile.bucket, up.key, state.signer.region())
     };
-    let sealed = UploadState {
-        p: up.profile.name.clone(),
-        u: caller.user.clone(),
-        k: up.profile.owner_prefix(&caller.user),
-        e: (now + Duration::from_secs(3600)).unix_timestamp(),
-    }
-    .seal(&state.state_key);
     Ok(Finished {
         location,
         bucket: up.profile.bucket.clone(),
         key: up.key.to_string(),
         size: total,
-        uploaded_url: format!("{}/uploaded/{sealed}", state.public_url),
+        uploaded_url: super::forms::uploaded_url(
+            state,
+            caller,
+            up.profile,
+            now + Duration::from_secs(3600),
+        ),
     })
 }
 

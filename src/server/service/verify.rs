@@ -7,7 +7,8 @@ use super::Result;
 use crate::server::auth::Caller;
 use crate::server::error::ServiceError;
 use crate::server::profile::Profile;
-use crate::server::s3::{self, S3Error};
+use crate::server::content_type;
+use crate::server::s3::{self, ObjectInfo, S3Error};
 use crate::server::state::AppState;
 use crate::server::upload_state::UploadState;
 use crate::units::{format_size, format_size_range};
@@ -96,16 +97,6 @@ pub async fn confirm<'a>(
         }
     }
     check_keys(&c.keys, &us.k)?;
-    for key in &c.keys {
-        if has_dot_segment(key) {
-            // Only a hand-made request puts `..` in a name; don't leave it for tools that
-            // copy keys to disk.
-            remove(state, profile, key, "an upload with a dot segment").await;
-            return Err(ServiceError::Forbidden(format!(
-                "the name “{key}” has a . or .. segment, which is not allowed; the file was removed"
-            )));
-        }
-    }
     let mut files = Vec::with_capacity(c.keys.len());
     for key in c.keys {
         let file = verify_one(state, profile, key).await?;
@@ -145,40 +136,8 @@ fn check_keys(keys: &[String], prefix: &str) -> Result<()> {
 
 /// HEADs one object, removes it if it breaks the profile, else presigns its links.
 async fn verify_one(state: &AppState, profile: &Profile, key: String) -> Result<VerifiedFile> {
-    let info = s3::head_object(
-        &state.http,
-        &state.signer,
-        state.now(),
-        &profile.bucket,
-        &key,
-    )
-    .await
-    .map_err(|e| match e {
-        S3Error::NotFound(_) => ServiceError::NotFound(e.to_string()),
-        S3Error::Unavailable(_) => ServiceError::Upstream(e.to_string()),
-    })?;
-    let refused = if !profile.allows_type(&info.content_type) {
-        Some(format!(
-            "“{}” was stored as {}, which this upload does not accept ({}); it was removed",
-            file_name(&key),
-            info.content_type,
-            profile.types_in_words()
-        ))
-    } else if info.size > profile.max_size || info.size < profile.min_size {
-        Some(format!(
-            "“{}” is {}, outside the allowed {}; it was removed",
-            file_name(&key),
-            format_size(info.size),
-            limits(profile)
-        ))
-    } else {
-        None
-    };
-    if let Some(reason) = refused {
-        remove(state, profile, &key, "a refused upload").await;
-        return Err(ServiceError::BadRequest(reason));
-    }
-    let pair = links::view_and_download(state, &profile.bucket, &key)?;
+    let info = inspect(state, profile, &key).await?;
+    let pair = links::view_and_download(state, &profile.bucket, &key, &info.content_type)?;
     Ok(VerifiedFile {
         key,
         size: info.size,
@@ -188,17 +147,88 @@ async fn verify_one(state: &AppState, profile: &Profile, key: String) -> Result<
     })
 }
 
-/// Removes an object, logging (not failing) when that does not work.
-async fn remove(state: &AppState, profile: &Profile, key: &str, what: &str) {
-    if let Err(e) = s3::delete_object(
-        &state.http,
-        &state.signer,
-        state.now(),
-        &profile.bucket,
-        key,
-    )
-    .await
-    {
-        tracing::warn!(error = %e, key, "could not remove {what}");
+/// Checks a stored object against its profile: its declared type (one exact type from the
+/// list), its size, and its real type (its first bytes). An object that breaks any of them is
+/// removed, and the error says why in words.
+pub async fn inspect(state: &AppState, profile: &Profile, key: &str) -> Result<ObjectInfo> {
+    if has_dot_segment(key) {
+        // Only a hand-made request puts `..` in a name; don't leave it for tools that copy
+        // keys to disk.
+        remove(state, profile, key, "an upload with a dot segment").await?;
+        return Err(ServiceError::Forbidden(format!(
+            "the name “{key}” has a . or .. segment, which is not allowed; the file was removed"
+        )));
     }
+    let now = state.now();
+    let info = s3::head_object(&state.http, &state.signer, now, &profile.bucket, key)
+        .await
+        .map_err(storage)?;
+    let name = file_name(key);
+    let refused = if !profile.allows_type(&info.content_type) {
+        Some(format!(
+            "“{name}” was stored as {}, which this upload does not accept ({}); it was removed",
+            info.content_type,
+            profile.types_in_words()
+        ))
+    } else if info.size > profile.max_size || info.size < profile.min_size {
+        Some(format!(
+            "“{name}” is {}, outside the allowed {}; it was removed",
+            format_size(info.size),
+            limits(profile)
+        ))
+    } else {
+        let head = s3::first_bytes(
+            &state.http,
+            &state.signer,
+            now,
+            &profile.bucket,
+            key,
+            content_type::SNIFF_LEN,
+        )
+        .await
+        .map_err(storage)?;
+        content_type::check_bytes(&info.content_type.to_ascii_lowercase(), &head)
+            .err()
+            .map(|why| {
+                format!(
+                    "“{name}” was sent as {} but {why}; it was removed",
+                    info.content_type
+                )
+            })
+    };
+    if let Some(reason) = refused {
+        tracing::info!(profile = %profile.name, key, reason = %reason, "upload refused");
+        remove(state, profile, key, "a refused upload").await?;
+        return Err(ServiceError::BadRequest(reason));
+    }
+    Ok(info)
+}
+
+fn storage(e: S3Error) -> ServiceError {
+    match e {
+        S3Error::NotFound(_) => ServiceError::NotFound(e.to_string()),
+        S3Error::Unavailable(_) => ServiceError::Upstream(e.to_string()),
+    }
+}
+
+/// Removes an object, and checks a key with dot segments is really gone (a listing: such a
+/// key cannot be asked about by URL). A failure is logged and answered as a storage error,
+/// so nobody is told a file was removed when it was not.
+async fn remove(state: &AppState, profile: &Profile, key: &str, what: &str) -> Result<()> {
+    let (http, signer, now, bucket) = (&state.http, &state.signer, state.now(), &profile.bucket);
+    let removed = match s3::delete_object(http, signer, now, bucket, key).await {
+        Ok(()) if has_dot_segment(key) => match s3::key_listed(http, signer, now, bucket, key).await {
+            Ok(false) => Ok(()),
+            Ok(true) => Err(S3Error::Unavailable("the key is still listed".into())),
+            Err(e) => Err(e),
+        },
+        other => other,
+    };
+    removed.map_err(|e| {
+        tracing::warn!(error = %e, key, "could not remove {what}");
+        ServiceError::Upstream(format!(
+            "“{}” breaks this upload's rules but could not be removed ({e}); tell the person who runs this site",
+            file_name(key)
+        ))
+    })
 }
