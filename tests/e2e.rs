@@ -600,7 +600,8 @@ async fn j3_client_side_refusal() {
             .await;
         let said = said.as_str().unwrap_or_default();
         assert!(
-            said.contains("text/plain") && said.contains("accepted: PNG image, JPEG image, GIF image, WebP image"),
+            said.contains("text/plain")
+                && said.contains("accepted: PNG image, JPEG image, GIF image, WebP image"),
             "the message names the type and what is accepted: {said}"
         );
 

@@ -116,7 +116,8 @@ async fn index_lists_every_profile_with_its_limits_in_words() {
         assert!(links.contains(&format!("/upload/{p}")), "{links:?}");
     }
     assert!(
-        r.body.contains("PNG image, JPEG image, GIF image, WebP image, up to 5 MiB"),
+        r.body
+            .contains("PNG image, JPEG image, GIF image, WebP image, up to 5 MiB"),
         "{}",
         r.body
     );
@@ -143,7 +144,10 @@ async fn the_upload_page_is_a_plain_form_that_posts_to_s3_with_the_file_last() {
         "file must be the form's last control: {:?}",
         form.control_names
     );
-    assert_eq!(form.file.attr("accept"), Some("image/png,image/jpeg,image/gif,image/webp"));
+    assert_eq!(
+        form.file.attr("accept"),
+        Some("image/png,image/jpeg,image/gif,image/webp")
+    );
     assert!(form.file.attr("required").is_some());
     assert_eq!(
         form.type_options,
@@ -204,7 +208,7 @@ async fn the_upload_page_is_a_plain_form_that_posts_to_s3_with_the_file_last() {
         "the script element is empty"
     );
 
-    // A profile of exact types gets a select of them; one typed by prefix only, a text field.
+    // A profile's exact types are a select (even one type: S3 checks it exactly).
     let doc = call(&app, get("/upload/document", None)).await;
     doc.expect(200);
     let f = upload_form(&doc.body);
@@ -218,8 +222,8 @@ async fn the_upload_page_is_a_plain_form_that_posts_to_s3_with_the_file_last() {
     let clip = call(&app, get("/upload/clip", None)).await;
     clip.expect(200);
     let f = upload_form(&clip.body);
-    assert!(f.type_options.is_empty());
-    assert_eq!(f.type_text.as_deref(), Some("video/"));
+    assert_eq!(f.type_options, ["video/mp4", "video/webm"]);
+    assert_eq!(f.type_text, None);
     assert!(clip.body.contains("This form works for 1 hour."));
 }
 

@@ -100,7 +100,11 @@ pub fn by_extension(key: &str) -> Option<&'static str> {
 /// `attachment; filename="…"` for the key's last segment: a plain ASCII name, plus the exact
 /// name as `filename*` (RFC 6266) when it has other characters.
 pub fn attachment(key: &str) -> String {
-    let name = key.rsplit('/').next().filter(|n| !n.is_empty()).unwrap_or("file");
+    let name = key
+        .rsplit('/')
+        .next()
+        .filter(|n| !n.is_empty())
+        .unwrap_or("file");
     let ascii: String = name
         .chars()
         .map(|c| {
@@ -144,7 +148,11 @@ pub fn check_bytes(declared: &str, first_bytes: &[u8]) -> Result<(), String> {
         return Ok(());
     }
     Err(match found {
-        Some(real) => format!("its content is {} ({real}), not {}", describe(real), describe(declared)),
+        Some(real) => format!(
+            "its content is {} ({real}), not {}",
+            describe(real),
+            describe(declared)
+        ),
         None => format!("its content is not {} ({declared})", describe(declared)),
     })
 }
@@ -220,7 +228,10 @@ mod tests {
             );
         }
         let d = serving("a/b/cat.png", Some("image/png"), true);
-        assert_eq!(d.disposition.as_deref(), Some("attachment; filename=\"cat.png\""));
+        assert_eq!(
+            d.disposition.as_deref(),
+            Some("attachment; filename=\"cat.png\"")
+        );
     }
 
     #[test]

@@ -30,9 +30,9 @@ pub mod security;
 pub mod service;
 pub mod state;
 pub mod testing;
-pub mod verify_cmd;
 pub(crate) mod upload_state;
 pub(crate) mod upload_token;
+pub mod verify_cmd;
 
 pub use run::{serve, shutdown_signal, start, start_with, Running, StartOptions};
 pub use state::AppState;

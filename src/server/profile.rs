@@ -1,11 +1,11 @@
 //! Upload profiles: one kind of upload (an avatar, a document) with its bucket, key template,
 //! limits and types, turned into a policy for one caller at one moment.
 
+use super::content_type::parse_exact;
 use super::filename::{sanitize_filename, user_segment};
 use crate::lint::{MAX_EXPIRY, MAX_OBJECT_SIZE, MAX_POST_SIZE};
 use crate::policy::{PostPolicyBuilder, FILENAME_PLACEHOLDER};
 use crate::units::format_size;
-use super::content_type::parse_exact;
 use crate::wire::has_dot_segment;
 use crate::PostPolicy;
 use std::time::Duration;
@@ -435,7 +435,12 @@ mod tests {
         );
         let e = p.check_declared(100, "text/html").unwrap_err().0;
         assert_eq!(e, "files of type `text/html` are not accepted here; allowed: PNG image, JPEG image, GIF image, WebP image");
-        for smuggled in ["image/svg+xml", "image/png,text/html", "image/png; x=y", "image/*"] {
+        for smuggled in [
+            "image/svg+xml",
+            "image/png,text/html",
+            "image/png; x=y",
+            "image/*",
+        ] {
             assert!(p.check_declared(100, smuggled).is_err(), "{smuggled}");
         }
     }

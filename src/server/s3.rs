@@ -80,7 +80,7 @@ impl S3Http {
                 skew_seconds = skew,
                 "this server's clock is {} S3's by {}: signed forms and links fail until it is fixed; sync the clock (chrony, `timedatectl set-ntp true`)",
                 if skew > 0 { "behind" } else { "ahead of" },
-                crate::units::format_duration(Duration::from_secs(skew.unsigned_abs()))
+                rounded(skew)
             );
         } else if !off {
             w.warned.store(false, Ordering::Relaxed);
@@ -101,12 +101,19 @@ impl S3Http {
         let skew = self.skew()?;
         (skew.unsigned_abs() > SKEW_LIMIT.as_secs()).then(|| {
             format!(
-                "this server's clock is {} by {} compared with the storage, so uploads and links fail; this is not your fault and reloading will not help: the person who runs this site must fix the server's clock",
+                "the clock on this server is {} by {} compared with the storage, so uploads and links fail; this is not your fault and reloading will not help: the person who runs this site must set the server clock right",
                 if skew > 0 { "behind" } else { "ahead" },
-                crate::units::format_duration(Duration::from_secs(skew.unsigned_abs()))
+                rounded(skew)
             )
         })
     }
+}
+
+/// A skew in words, to the minute (`2 hours`): the answers' dates have whole seconds and the
+/// trip takes some.
+fn rounded(skew: i64) -> String {
+    let minutes = skew.unsigned_abs().saturating_add(30) / 60;
+    crate::units::format_duration(Duration::from_secs(minutes.max(1) * 60))
 }
 
 /// Reads an HTTP `Date` header (IMF-fixdate, `Sun, 06 Nov 1994 08:49:37 GMT`).

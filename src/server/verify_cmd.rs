@@ -204,7 +204,12 @@ pub fn parse_event(json: &str) -> anyhow::Result<Vec<(String, String)>> {
             let key = r.s3.object.key.replace('+', " ");
             let key = percent_encoding::percent_decode_str(&key)
                 .decode_utf8()
-                .map_err(|_| anyhow::anyhow!("the event's key `{}` is not UTF-8 once decoded", r.s3.object.key))?;
+                .map_err(|_| {
+                    anyhow::anyhow!(
+                        "the event's key `{}` is not UTF-8 once decoded",
+                        r.s3.object.key
+                    )
+                })?;
             Ok((r.s3.bucket.name, key.into_owned()))
         })
         .collect()
@@ -240,7 +245,10 @@ mod tests {
         let event = r#"{"Records":[{"eventName":"ObjectCreated:Post","s3":{"bucket":{"name":"uploads"},"object":{"key":"avatars/alice/u/my+cat%21.png","size":3}}}]}"#;
         assert_eq!(
             parse_event(event).unwrap(),
-            [("uploads".to_string(), "avatars/alice/u/my cat!.png".to_string())]
+            [(
+                "uploads".to_string(),
+                "avatars/alice/u/my cat!.png".to_string()
+            )]
         );
         let e = parse_event("{}").unwrap_err().to_string();
         assert!(e.contains("Records"), "{e}");

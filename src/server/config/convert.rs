@@ -235,7 +235,8 @@ impl TryFrom<RawProfile> for Profile {
 /// `content_types` as exact types. A prefix (`content_type_prefix`, or `image/*` in the list)
 /// is refused: `image/` also lets in SVG, which runs script on the storage's origin.
 fn exact_types(types: &[String], prefix: Option<&str>) -> Result<Vec<String>, ConfigError> {
-    const EXAMPLE: &str = "e.g. content_types = [\"image/png\", \"image/jpeg\", \"image/gif\", \"image/webp\"]";
+    const EXAMPLE: &str =
+        "e.g. content_types = [\"image/png\", \"image/jpeg\", \"image/gif\", \"image/webp\"]";
     if let Some(p) = prefix {
         return Err(err(
             "content_type_prefix",

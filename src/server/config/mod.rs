@@ -432,10 +432,7 @@ content_types = ["image/png"]
                 "negative",
             ),
             (
-                MIN.replace(
-                    "content_types",
-                    "roles = \"tier1\"\ncontent_types",
-                ),
+                MIN.replace("content_types", "roles = \"tier1\"\ncontent_types"),
                 "profile[0].roles",
                 "sequence",
             ),

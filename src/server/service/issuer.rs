@@ -130,7 +130,9 @@ fn get_serving(req: &PresignRequest<'_>) -> Result<Serving> {
         ));
     }
     let download = disposition.is_some_and(|d| d.to_ascii_lowercase().starts_with("attachment"));
-    let t = asked.as_deref().or_else(|| content_type::by_extension(req.key));
+    let t = asked
+        .as_deref()
+        .or_else(|| content_type::by_extension(req.key));
     let mut serving = content_type::serving(req.key, t, download);
     if let (true, Some(d)) = (download, disposition) {
         serving.disposition = Some(d.to_string());
@@ -192,7 +194,9 @@ pub fn presign(state: &AppState, caller: &Caller, req: &PresignRequest<'_>) -> R
         if let Some(d) = &s.disposition {
             url_req.query.push(("response-content-disposition", d));
         }
-        url_req.query.push(("response-content-type", s.content_type));
+        url_req
+            .query
+            .push(("response-content-type", s.content_type));
     }
     let url = state
         .signer

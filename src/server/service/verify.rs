@@ -5,9 +5,9 @@
 use super::links;
 use super::Result;
 use crate::server::auth::Caller;
+use crate::server::content_type;
 use crate::server::error::ServiceError;
 use crate::server::profile::Profile;
-use crate::server::content_type;
 use crate::server::s3::{self, ObjectInfo, S3Error};
 use crate::server::state::AppState;
 use crate::server::upload_state::UploadState;
@@ -154,9 +154,12 @@ pub async fn inspect(state: &AppState, profile: &Profile, key: &str) -> Result<O
     if has_dot_segment(key) {
         // Only a hand-made request puts `..` in a name; don't leave it for tools that copy
         // keys to disk.
-        remove(state, profile, key, "an upload with a dot segment").await?;
+        let outcome = match remove(state, profile, key, "an upload with a dot segment").await {
+            Ok(()) => "the file was removed",
+            Err(_) => "it could not be removed yet, so tell the person who runs this site",
+        };
         return Err(ServiceError::Forbidden(format!(
-            "the name “{key}” has a . or .. segment, which is not allowed; the file was removed"
+            "the name “{key}” has a . or .. segment, which is not allowed; {outcome}"
         )));
     }
     let now = state.now();
@@ -217,11 +220,13 @@ fn storage(e: S3Error) -> ServiceError {
 async fn remove(state: &AppState, profile: &Profile, key: &str, what: &str) -> Result<()> {
     let (http, signer, now, bucket) = (&state.http, &state.signer, state.now(), &profile.bucket);
     let removed = match s3::delete_object(http, signer, now, bucket, key).await {
-        Ok(()) if has_dot_segment(key) => match s3::key_listed(http, signer, now, bucket, key).await {
-            Ok(false) => Ok(()),
-            Ok(true) => Err(S3Error::Unavailable("the key is still listed".into())),
-            Err(e) => Err(e),
-        },
+        Ok(()) if has_dot_segment(key) => {
+            match s3::key_listed(http, signer, now, bucket, key).await {
+                Ok(false) => Ok(()),
+                Ok(true) => Err(S3Error::Unavailable("the key is still listed".into())),
+                Err(e) => Err(e),
+            }
+        }
         other => other,
     };
     removed.map_err(|e| {
