@@ -7,7 +7,6 @@
 #![cfg(feature = "integration")]
 
 #[path = "support/server.rs"]
-#[allow(dead_code)]
 mod server_support;
 #[path = "support/mod.rs"]
 #[allow(dead_code)]

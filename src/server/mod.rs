@@ -76,7 +76,7 @@ pub struct ServeArgs {
 #[derive(Debug, thiserror::Error)]
 pub enum ServeError {
     /// A config problem (names the key).
-    #[error("{0}")]
+    #[error(transparent)]
     Config(#[from] ConfigError),
     /// Binding the address failed.
     #[error("cannot listen on {0}: {1}; pick another address with --listen")]

@@ -157,7 +157,7 @@ impl Server {
     pub async fn keys(&self, folder: &str) -> Vec<String> {
         let prefix = format!("{}{folder}", self.prefix);
         let page = list_objects(
-            &reqwest::Client::new(),
+            &signpost::server::s3::S3Http::new(std::time::Duration::from_secs(15)).unwrap(),
             &self.running.state.signer,
             OffsetDateTime::now_utc(),
             &ListQuery {

@@ -10,7 +10,7 @@ use serde_json::Value;
 
 /// One verification key: its `kid` (none for a PEM key), the key and its algorithm.
 #[derive(Clone)]
-pub(super) struct Key {
+pub(crate) struct Key {
     pub(super) kid: Option<String>,
     key: DecodingKey,
     alg: Algorithm,
@@ -23,6 +23,17 @@ fn key_err(key: &str, e: impl std::fmt::Display) -> ConfigError {
     ConfigError {
         key: key.into(),
         message: format!("is not a usable key: {e}"),
+    }
+}
+
+/// A PEM key that does not parse, in words.
+fn pem_err(key: &str, kind: &str, e: jsonwebtoken::errors::Error) -> ConfigError {
+    ConfigError {
+        key: key.into(),
+        message: format!(
+            "is not a usable {kind} public key ({:?}); give the file holding the PEM public key, starting with -----BEGIN PUBLIC KEY-----",
+            e.kind()
+        ),
     }
 }
 
@@ -72,7 +83,7 @@ pub(super) fn keys_from_jwks(set: &JwkSet) -> Vec<Key> {
 }
 
 /// The keys of `mode = "jwt"`; a key that does not parse is a config error naming its key.
-pub(super) fn configured_keys(j: &JwtConfig) -> Result<Vec<Key>, ConfigError> {
+pub(crate) fn configured_keys(j: &JwtConfig) -> Result<Vec<Key>, ConfigError> {
     let one = |key, alg| {
         Ok(vec![Key {
             kid: None,
@@ -83,11 +94,13 @@ pub(super) fn configured_keys(j: &JwtConfig) -> Result<Vec<Key>, ConfigError> {
     match &j.key {
         JwtKey::Hs256(s) => one(DecodingKey::from_secret(s.as_bytes()), Algorithm::HS256),
         JwtKey::Rs256Pem(p) => one(
-            DecodingKey::from_rsa_pem(p).map_err(|e| key_err("auth.jwt.rs256_public_key", e))?,
+            DecodingKey::from_rsa_pem(p)
+                .map_err(|e| pem_err("auth.jwt.rs256_public_key", "RSA", e))?,
             Algorithm::RS256,
         ),
         JwtKey::Es256Pem(p) => one(
-            DecodingKey::from_ec_pem(p).map_err(|e| key_err("auth.jwt.es256_public_key", e))?,
+            DecodingKey::from_ec_pem(p)
+                .map_err(|e| pem_err("auth.jwt.es256_public_key", "EC P-256", e))?,
             Algorithm::ES256,
         ),
         JwtKey::Jwks(text) => {

@@ -6,6 +6,7 @@
 
 mod claims;
 mod jwt;
+pub(crate) use jwt::configured_keys;
 pub mod oidc;
 pub mod session;
 

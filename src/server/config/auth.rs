@@ -162,11 +162,14 @@ fn jwt(j: RawJwt, base: &Path) -> Result<JwtConfig, ConfigError> {
             ))
         }
     };
-    Ok(JwtConfig {
+    let config = JwtConfig {
         key,
         issuer: j.issuer,
         audience: j.audience,
-    })
+    };
+    // A key file that does not parse stops the start here, before anything is started.
+    crate::server::auth::configured_keys(&config)?;
+    Ok(config)
 }
 
 impl TryFrom<(RawAuth, &Path)> for AuthConfig {

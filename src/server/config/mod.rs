@@ -397,6 +397,25 @@ content_types = ["image/png"]
 "#;
 
     #[test]
+    fn a_bad_key_file_stops_the_start_once_in_words() {
+        let dir = std::env::temp_dir().join(format!("signpost-keyfile-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(dir.join("bad.pem"), "not a key\n").unwrap();
+        let text =
+            format!("{MIN}\n[auth]\nmode = \"jwt\"\n[auth.jwt]\nrs256_public_key = \"bad.pem\"\n");
+        let e = Config::parse(&text, &dir, &|_| None).unwrap_err();
+        assert_eq!(e.key, "auth.jwt.rs256_public_key");
+        assert!(e.message.contains("-----BEGIN PUBLIC KEY-----"), "{e}");
+        // As `serve` prints it (anyhow's chain): said once.
+        let shown = format!(
+            "{:#}",
+            anyhow::Error::from(crate::server::ServeError::from(e))
+        );
+        assert_eq!(shown.matches("is not a usable").count(), 1, "{shown}");
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[test]
     fn a_minimal_config_parses() {
         let c = parse(MIN).unwrap();
         assert_eq!(c.profiles[0].max_size, 5 << 20);
