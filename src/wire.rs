@@ -53,6 +53,9 @@ pub const AMZ_DAY: &[BorrowedFormatItem<'static>] = format_description!("[year][
 pub const ISO8601: &[BorrowedFormatItem<'static>] =
     format_description!("[year]-[month]-[day]T[hour]:[minute]:[second]Z");
 
+/// `2026-03-14`: the day of `t` in UTC (the `{date}` of a key template).
+pub const ISO_DAY: &[BorrowedFormatItem<'static>] = format_description!("[year]-[month]-[day]");
+
 /// `t` in UTC, without fractions of a second: the instant as a signature sees it.
 pub fn utc_seconds(t: OffsetDateTime) -> OffsetDateTime {
     let t = t.to_offset(UtcOffset::UTC);
@@ -111,6 +114,11 @@ pub fn amz_date(t: OffsetDateTime) -> String {
 /// `20260314`, the day of `t` in a credential scope.
 pub fn amz_day(t: OffsetDateTime) -> String {
     format(t, AMZ_DAY, "", None)
+}
+
+/// `2026-03-14`, the day of `t` in UTC.
+pub fn iso_day(t: OffsetDateTime) -> String {
+    format(t, ISO_DAY, "-", None)
 }
 
 /// `2026-03-14T15:09:26Z`: `t` in UTC, whole seconds.
@@ -207,6 +215,7 @@ mod tests {
         let local = datetime!(2026-03-15 01:09:26 +10);
         assert_eq!(iso8601(local), "2026-03-14T15:09:26Z");
         assert_eq!(amz_date(local), "20260314T150926Z");
+        assert_eq!(iso_day(local), "2026-03-14");
         assert_eq!(
             iso8601(datetime!(0999-01-02 03:04:05 UTC)),
             "0999-01-02T03:04:05Z"

@@ -74,7 +74,7 @@ async fn journey(b: &Browser, server: &Server) {
 
     // 11 MiB + 3 over a 5 MiB threshold: three parts.
     let size = 11 * MIB as usize + 3;
-    let path = file(&dir, "big.pdf", size);
+    let path = file(&dir, "big.txt", size);
     b.goto(&server.url("/upload/video")).await;
     b.js(WATCH, vec![Value::Bool(false)]).await;
     b.choose_files("#file", &[&path]).await;
@@ -84,9 +84,9 @@ async fn journey(b: &Browser, server: &Server) {
         .find(|(k, _)| k == "key")
         .map(|(_, v)| v.into_owned())
         .expect("the key in /uploaded's query");
-    assert!(key.ends_with("/big.pdf"), "{key}");
+    assert!(key.ends_with("/big.txt"), "{key}");
     let text = b.text("main").await;
-    assert!(text.contains("big.pdf"), "the upload is confirmed: {text}");
+    assert!(text.contains("big.txt"), "the upload is confirmed: {text}");
     let bars = seen(b).await;
     assert!(
         bars.iter().any(|v| *v > 0 && *v < 100) && bars.last() == Some(&100),
@@ -122,7 +122,7 @@ async fn journey(b: &Browser, server: &Server) {
     );
 
     // Cancel as soon as the bar moves: the upload is aborted and nothing stays.
-    let path = file(&dir, "cancelled.pdf", 60 * MIB as usize);
+    let path = file(&dir, "cancelled.txt", 60 * MIB as usize);
     b.goto(&server.url("/upload/video")).await;
     b.js(WATCH, vec![Value::Bool(true)]).await;
     b.choose_files("#file", &[&path]).await;
@@ -141,7 +141,7 @@ async fn journey(b: &Browser, server: &Server) {
             .keys("video/")
             .await
             .iter()
-            .any(|k| k.ends_with("cancelled.pdf")),
+            .any(|k| k.ends_with("cancelled.txt")),
         "nothing stored"
     );
     let open = server.open_uploads("video/").await;

@@ -175,15 +175,33 @@ impl Profile {
     /// The key template with placeholders filled; with `filename`, `${filename}` is replaced
     /// by its sanitized form, otherwise S3 fills it in.
     pub fn render_key(&self, vars: &KeyVars<'_>, filename: Option<&str>) -> String {
-        let key = self
-            .key_template
-            .replace("{user}", &user_segment(vars.user))
-            .replace("{uuid}", vars.uuid)
-            .replace("{date}", vars.date);
-        match filename {
-            Some(f) => key.replace(FILENAME_PLACEHOLDER, &sanitize_filename(f)),
-            None => key,
+        // One pass over the template into one buffer (this runs on every signed form).
+        let user = user_segment(vars.user);
+        let filename = filename.map(sanitize_filename);
+        let mut key = String::with_capacity(self.key_template.len() + 64);
+        let mut rest = self.key_template.as_str();
+        while let Some(i) = rest.find(['{', '$']) {
+            key.push_str(&rest[..i]);
+            rest = &rest[i..];
+            let (value, len) = if rest.starts_with("{user}") {
+                (user.as_str(), 6)
+            } else if rest.starts_with("{uuid}") {
+                (vars.uuid, 6)
+            } else if rest.starts_with("{date}") {
+                (vars.date, 6)
+            } else if rest.starts_with(FILENAME_PLACEHOLDER) {
+                (
+                    filename.as_deref().unwrap_or(FILENAME_PLACEHOLDER),
+                    FILENAME_PLACEHOLDER.len(),
+                )
+            } else {
+                (&rest[..1], 1)
+            };
+            key.push_str(value);
+            rest = &rest[len..];
         }
+        key.push_str(rest);
+        key
     }
 
     /// The caller's own prefix: everything up to and including the `{user}` segment (or up to
@@ -385,6 +403,12 @@ mod tests {
             format!("avatars/{seg}/U/x.png")
         );
         assert_eq!(p.owner_prefix("../alice"), format!("avatars/{seg}/"));
+        let mut every = avatar();
+        every.key_template = "{date}/{user}/{uuid}-{date}/${filename}".into();
+        assert_eq!(
+            every.render_key(&vars, Some("a b.png")),
+            format!("2026-03-14/{seg}/U-2026-03-14/a b.png")
+        );
         assert_eq!(p.owner_prefix("alice"), "avatars/alice/");
         let mut docs = avatar();
         docs.key_template = "documents/{date}/{uuid}/${filename}".into();

@@ -31,7 +31,7 @@ fn sha256_hex(t: &str) -> String {
 }
 
 /// Auth by token (header or cookie), and two profiles under `prefix`: `video` (any
-/// application/octet-stream up to 20 MiB) and `small` (up to 12 MiB).
+/// application/octet-stream or text/plain up to 20 MiB) and `small` (up to 12 MiB).
 fn rest(bucket: &str, prefix: &str) -> String {
     format!(
         r#"
@@ -52,7 +52,7 @@ name = "video"
 bucket = "{bucket}"
 key = "{prefix}video/{{user}}/{{uuid}}/${{filename}}"
 max_size = "20MiB"
-content_types = ["application/octet-stream"]
+content_types = ["application/octet-stream", "text/plain"]
 metadata = {{ kind = "uppy-test" }}
 
 [[profile]]
@@ -60,7 +60,7 @@ name = "small"
 bucket = "{bucket}"
 key = "{prefix}small/{{user}}/{{uuid}}/${{filename}}"
 max_size = "12MiB"
-content_types = ["application/octet-stream"]
+content_types = ["application/octet-stream", "text/plain"]
 "#,
         alice = sha256_hex("alice-token"),
         bob = sha256_hex("bob-token"),

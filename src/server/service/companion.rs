@@ -80,8 +80,7 @@ pub fn check_file(
 /// A fresh key for `filename` from the profile's template.
 pub fn fresh_key(state: &AppState, caller: &Caller, profile: &Profile, filename: &str) -> String {
     let uuid = uuid::Uuid::new_v4().to_string();
-    let d = state.now().date();
-    let date = format!("{:04}-{:02}-{:02}", d.year(), u8::from(d.month()), d.day());
+    let date = crate::wire::iso_day(state.now());
     let vars = KeyVars {
         user: &caller.user,
         uuid: &uuid,

@@ -125,8 +125,7 @@ pub fn issue(
     let now = state.now();
     let now = now.replace_nanosecond(0).unwrap_or(now);
     let uuid = uuid::Uuid::new_v4().to_string();
-    let d = now.date();
-    let date = format!("{:04}-{:02}-{:02}", d.year(), u8::from(d.month()), d.day());
+    let date = crate::wire::iso_day(now);
     let vars = KeyVars {
         user: &caller.user,
         uuid: &uuid,
