@@ -6,14 +6,13 @@
 
 #![cfg(feature = "server")]
 
-#[path = "support/server.rs"]
-mod server_support;
+mod support;
 
 use axum::body::Body;
 use http::Request;
 use serde_json::{json, Value};
-use server_support::*;
 use signpost::server::testing::UploadToken;
+use support::server::*;
 
 const MIB: u64 = 1024 * 1024;
 
