@@ -583,7 +583,8 @@ async fn j4_server_side_refusal() {
     )
     .await;
     let files = TempDir::new().expect("temp dir");
-    let bytes = png(28, 24, 0);
+    // A real image over the 1 KiB limit: padded in a tEXt chunk.
+    let bytes = png(28, 24, 2200);
     assert!(bytes.len() > 2000 && bytes.len() < 3000, "{}", bytes.len());
     let file = write(files.path(), "icon.png", &bytes);
     let driver = Driver::start();
