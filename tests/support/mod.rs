@@ -7,6 +7,7 @@
 //! - [`png`]: real PNG images of a chosen size (`png`);
 //! - [`s3`]: the real S3 (Ceph) of the integration suites and unique key prefixes;
 //! - [`server`]: configs, JWTs, the oneshot router and the checks on its answers;
+//! - [`companion`]: the config and upload ids of the Uppy Companion route tests;
 //! - [`store`]: `signpost store` as a child process;
 //! - [`browser`], [`node`], [`oidc_site`], [`uppy_server`]: headless Chromium, the Node.js
 //!   parts (an OpenID provider, the Uppy page, axe-core) and the servers the browser tests
@@ -16,6 +17,7 @@
 #![allow(dead_code)]
 
 pub mod browser;
+pub mod companion;
 pub mod html;
 pub mod http;
 pub mod node;

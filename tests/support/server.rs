@@ -177,6 +177,15 @@ pub fn get(uri: &str, token: Option<&str>) -> Request<Body> {
     b.body(Body::empty()).expect("request")
 }
 
+/// A DELETE, with a bearer token when given.
+pub fn delete(uri: &str, token: Option<&str>) -> Request<Body> {
+    let mut b = Request::delete(uri);
+    if let Some(t) = token {
+        b = b.header("authorization", format!("Bearer {t}"));
+    }
+    b.body(Body::empty()).expect("request")
+}
+
 /// A JSON POST, with a bearer token when given.
 pub fn post_json(uri: &str, token: Option<&str>, body: &serde_json::Value) -> Request<Body> {
     let mut b = Request::post(uri).header("content-type", "application/json");
