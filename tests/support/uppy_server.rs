@@ -11,7 +11,7 @@ use super::http::client;
 use super::node::uppy_bundle;
 use super::s3::{unique_prefix, S3Env};
 use signpost::server::config::Config;
-use signpost::server::s3::{list_objects, ListQuery};
+use signpost::server::s3::{list_objects, ListQuery, S3Http};
 use signpost::server::{start, Running};
 use signpost::{GetOptions, Method, UrlRequest};
 use tempfile::TempDir;
@@ -152,7 +152,7 @@ impl Server {
     pub async fn keys(&self, folder: &str) -> Vec<String> {
         let prefix = format!("{}{folder}", self.prefix);
         let page = list_objects(
-            &client(),
+            &S3Http::new(Duration::from_secs(30)).expect("S3 client"),
             &self.running.state.signer,
             OffsetDateTime::now_utc(),
             &ListQuery {
