@@ -20,7 +20,9 @@ use std::process::{Command, Output};
 
 use serde::de::{Deserializer, MapAccess, Visitor};
 use serde::Deserialize;
-use support::{http, post_fields, unique_prefix, S3Env};
+use support::html::{first, select};
+use support::http::{client, post_fields};
+use support::s3::{unique_prefix, S3Env};
 
 const BYTES: &[u8] = b"uploaded by the signpost CLI \x00\xff\r\n";
 
@@ -204,7 +206,7 @@ async fn sign_curl_line_uploads_when_run_by_a_shell() {
         &env,
         &["presign", "get", &format!("s3://{}/{key}", env.bucket_a)],
     );
-    let resp = http()
+    let resp = client()
         .get(stdout_of(&get).trim())
         .send()
         .await
@@ -213,42 +215,6 @@ async fn sign_curl_line_uploads_when_run_by_a_shell() {
         resp.headers().get("content-type").map(|v| v.as_bytes()),
         Some(&b"text/plain"[..])
     );
-}
-
-/// Decodes the entities an HTML escaper writes in attribute values.
-fn html_unescape(s: &str) -> String {
-    let mut out = String::new();
-    let mut rest = s;
-    while let Some(i) = rest.find('&') {
-        out.push_str(&rest[..i]);
-        let end = rest[i..].find(';').expect("entity ends with ;") + i;
-        let entity = &rest[i + 1..end];
-        let c = match entity {
-            "amp" => '&',
-            "lt" => '<',
-            "gt" => '>',
-            "quot" => '"',
-            "apos" => '\'',
-            _ => {
-                let code = match entity.strip_prefix("#x").or(entity.strip_prefix("#X")) {
-                    Some(hex) => u32::from_str_radix(hex, 16),
-                    None => entity.strip_prefix('#').expect("an entity").parse(),
-                };
-                char::from_u32(code.expect("a character reference")).expect("a character")
-            }
-        };
-        out.push(c);
-        rest = &rest[end + 1..];
-    }
-    out.push_str(rest);
-    out
-}
-
-/// The value of attribute `name` in one tag's text.
-fn attr(tag: &str, name: &str) -> Option<String> {
-    let start = tag.find(&format!(" {name}=\""))? + name.len() + 3;
-    let len = tag[start..].find('"')?;
-    Some(html_unescape(&tag[start..start + len]))
 }
 
 #[tokio::test]
@@ -273,34 +239,24 @@ async fn sign_html_page_is_a_working_form_with_file_last() {
     let page = stdout_of(&out);
     assert!(!page.contains("<A&B>"), "unescaped key in the page");
 
-    let form_at = page.find("<form ").expect("a <form>");
-    let form_tag = &page[form_at..form_at + page[form_at..].find('>').unwrap()];
-    let action = attr(form_tag, "action").expect("a form action");
+    let form = first(&page, "form").expect("a <form>");
+    let action = form.attr("action").expect("a form action").to_string();
     assert_eq!(action, format!("{}/{}", env.endpoint, env.bucket_a));
-    assert_eq!(attr(form_tag, "method").as_deref(), Some("post"));
-    assert_eq!(
-        attr(form_tag, "enctype").as_deref(),
-        Some("multipart/form-data")
-    );
+    assert_eq!(form.attr("method"), Some("post"));
+    assert_eq!(form.attr("enctype"), Some("multipart/form-data"));
 
-    let inputs: Vec<&str> = page[form_at..]
-        .match_indices("<input ")
-        .map(|(i, _)| {
-            let tag = &page[form_at + i..];
-            &tag[..tag.find('>').unwrap()]
-        })
-        .collect();
+    let inputs = select(&page, "form input");
     let last = inputs.last().expect("inputs");
-    assert_eq!(attr(last, "type").as_deref(), Some("file"), "{last}");
-    assert_eq!(attr(last, "name").as_deref(), Some("file"), "{last}");
+    assert_eq!(last.attr("type"), Some("file"), "{}", last.html);
+    assert_eq!(last.attr("name"), Some("file"), "{}", last.html);
 
     // Submit it as a browser would: every other input in document order, then the file.
     let fields: Vec<(String, String)> = inputs[..inputs.len() - 1]
         .iter()
-        .map(|tag| {
+        .map(|input| {
             (
-                attr(tag, "name").expect("input name"),
-                attr(tag, "value").unwrap_or_default(),
+                input.attr("name").expect("input name").to_string(),
+                input.attr("value").unwrap_or_default().to_string(),
             )
         })
         .collect();

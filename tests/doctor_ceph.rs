@@ -11,14 +11,14 @@
 
 #![cfg(feature = "integration")]
 
-#[allow(dead_code)]
 mod support;
 
 use signpost::{Method, UrlRequest};
 use std::path::Path;
 use std::process::Command;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
-use support::{http, S3Env};
+use support::http::client;
+use support::s3::S3Env;
 use tempfile::TempDir;
 use time::OffsetDateTime;
 
@@ -158,7 +158,7 @@ async fn bucket_call(
         .presign(&req, OffsetDateTime::now_utc())
         .expect("presigned");
     let verb = reqwest::Method::from_bytes(method.as_str().as_bytes()).unwrap();
-    let resp = http()
+    let resp = client()
         .request(verb, &url)
         .body(body)
         .send()

@@ -10,22 +10,19 @@
 
 #![cfg(feature = "integration")]
 
-#[path = "support/browser.rs"]
-mod browser;
-#[path = "support/mod.rs"]
-#[allow(dead_code)]
 mod support;
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use browser::{Browser, Driver, Js};
 use serde_json::{json, Value};
 use signpost::server::config::Config;
 use signpost::server::{start, Running};
 use signpost::{Method, UrlRequest};
-use support::{unique_prefix, S3Env};
+use support::browser::{Browser, Driver, Js};
+use support::png::png;
+use support::s3::{unique_prefix, S3Env};
 use tempfile::TempDir;
 use time::OffsetDateTime;
 
@@ -125,69 +122,6 @@ fn write(dir: &Path, name: &str, bytes: &[u8]) -> PathBuf {
     let path = dir.join(name);
     std::fs::write(&path, bytes).expect("write test file");
     path
-}
-
-fn crc32(bytes: &[u8]) -> u32 {
-    let mut c = 0xFFFF_FFFFu32;
-    for &b in bytes {
-        c ^= u32::from(b);
-        for _ in 0..8 {
-            c = if c & 1 != 0 {
-                0xEDB8_8320 ^ (c >> 1)
-            } else {
-                c >> 1
-            };
-        }
-    }
-    !c
-}
-
-fn adler32(bytes: &[u8]) -> u32 {
-    let (mut a, mut b) = (1u32, 0u32);
-    for &x in bytes {
-        a = (a + u32::from(x)) % 65521;
-        b = (b + a) % 65521;
-    }
-    (b << 16) | a
-}
-
-/// A real `w`×`h` RGB PNG (a colour gradient), zlib with stored blocks.
-fn png(w: u32, h: u32) -> Vec<u8> {
-    let mut raw = Vec::new();
-    for y in 0..h {
-        raw.push(0); // filter: none
-        for x in 0..w {
-            raw.extend([(x * 255 / w) as u8, (y * 255 / h) as u8, 160]);
-        }
-    }
-    let mut z = vec![0x78, 0x01];
-    let blocks: Vec<&[u8]> = raw.chunks(65535).collect();
-    for (i, block) in blocks.iter().enumerate() {
-        let len = block.len() as u16;
-        z.push(u8::from(i + 1 == blocks.len()));
-        z.extend(len.to_le_bytes());
-        z.extend((!len).to_le_bytes());
-        z.extend(*block);
-    }
-    z.extend(adler32(&raw).to_be_bytes());
-
-    fn chunk(out: &mut Vec<u8>, kind: &[u8; 4], data: &[u8]) {
-        out.extend((data.len() as u32).to_be_bytes());
-        let start = out.len();
-        out.extend(kind);
-        out.extend(data);
-        let crc = crc32(&out[start..]);
-        out.extend(crc.to_be_bytes());
-    }
-    let mut ihdr = Vec::new();
-    ihdr.extend(w.to_be_bytes());
-    ihdr.extend(h.to_be_bytes());
-    ihdr.extend([8, 2, 0, 0, 0]); // 8-bit RGB
-    let mut out = b"\x89PNG\r\n\x1a\n".to_vec();
-    chunk(&mut out, b"IHDR", &ihdr);
-    chunk(&mut out, b"IDAT", &z);
-    chunk(&mut out, b"IEND", &[]);
-    out
 }
 
 /// A small valid one-page PDF.
@@ -333,7 +267,7 @@ async fn uploaded_files(b: &Browser) -> Vec<(String, String, String)> {
 /// Download link (and through the library when `s3` is given). Returns the stored key.
 async fn avatar_journey(name: &str, server: &Server, s3: Option<(&S3Env, &str)>) -> String {
     let files = TempDir::new().expect("temp dir");
-    let bytes = png(64, 40);
+    let bytes = png(64, 40, 0);
     let file = write(files.path(), "avatar.png", &bytes);
     let driver = Driver::start();
     let b = driver.browser(Js::On).await;
@@ -649,7 +583,8 @@ async fn j4_server_side_refusal() {
     )
     .await;
     let files = TempDir::new().expect("temp dir");
-    let bytes = png(28, 24);
+    // A real image over the 1 KiB limit: padded in a tEXt chunk.
+    let bytes = png(28, 24, 2200);
     assert!(bytes.len() > 2000 && bytes.len() < 3000, "{}", bytes.len());
     let file = write(files.path(), "icon.png", &bytes);
     let driver = Driver::start();
@@ -803,7 +738,7 @@ async fn j6_cors_misconfigured() {
     )
     .await;
     let files = TempDir::new().expect("temp dir");
-    let file = write(files.path(), "avatar.png", &png(32, 32));
+    let file = write(files.path(), "avatar.png", &png(32, 32, 0));
     let driver = Driver::start();
     let b = driver.browser(Js::On).await;
     let name = "j6-cors-misconfigured";
@@ -885,7 +820,7 @@ async fn j7_jwt_cookie_and_tiers() {
     )
     .await;
     let files = TempDir::new().expect("temp dir");
-    let bytes = png(48, 48);
+    let bytes = png(48, 48, 0);
     let file = write(files.path(), "photo.png", &bytes);
     let driver = Driver::start();
     let b = driver.browser(Js::On).await;

@@ -5,6 +5,8 @@
 
 #![cfg(feature = "server")]
 
+mod support;
+
 use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime};
 
@@ -13,13 +15,13 @@ use aws_sigv4::http_request::{
 };
 use aws_sigv4::sign::v4;
 use base64::Engine as _;
-use reqwest::multipart::{Form, Part};
 use reqwest::{Response, StatusCode};
 use signpost::embedded::{EmbeddedConfig, EmbeddedS3};
 use signpost::{
     Credentials, Endpoint, GetOptions, Method, PostPolicy, PostPolicyBuilder, PresignedPost,
     Signer, UrlRequest,
 };
+use support::http::{client, multipart_request};
 use tempfile::TempDir;
 use time::OffsetDateTime;
 
@@ -54,10 +56,7 @@ impl Store {
         })
         .await
         .expect("store starts");
-        let http = reqwest::Client::builder()
-            .redirect(reqwest::redirect::Policy::none())
-            .build()
-            .expect("client");
+        let http = client();
         Store { s3, dir, http }
     }
 
@@ -90,7 +89,7 @@ impl Store {
         out
     }
 
-    /// POSTs `fields` then the file, as a browser does (file name sent raw).
+    /// POSTs `fields` then the file, as a browser on [`ORIGIN`] does.
     async fn post(
         &self,
         url: &str,
@@ -98,16 +97,8 @@ impl Store {
         file_name: &str,
         data: &[u8],
     ) -> Response {
-        let mut form = Form::new().percent_encode_noop();
-        for (name, value) in fields {
-            form = form.text(name.clone(), value.clone());
-        }
-        let file = Part::bytes(data.to_vec()).file_name(file_name.to_string());
-        form = form.part("file", file);
-        self.http
-            .post(url)
+        multipart_request(url, fields, file_name, data, None)
             .header("Origin", ORIGIN)
-            .multipart(form)
             .send()
             .await
             .expect("POST sent")

@@ -4,21 +4,15 @@
 
 #![cfg(feature = "integration")]
 
-#[path = "support/browser.rs"]
-#[allow(dead_code)]
-mod browser;
-#[path = "support/server.rs"]
-mod server_support;
-#[path = "support/mod.rs"]
-#[allow(dead_code)]
 mod support;
 
-use browser::{Browser, Driver, Js};
-use server_support::{client, config, fetch_bytes, q, STATE_SECRET};
 use signpost::server::Running;
 use signpost::{Method, UrlRequest};
 use std::time::Duration;
-use support::{unique_prefix, S3Env};
+use support::browser::{Browser, Driver, Js};
+use support::http::{client, fetch_bytes};
+use support::s3::{unique_prefix, S3Env};
+use support::server::{config, q, STATE_SECRET};
 use tempfile::TempDir;
 use time::OffsetDateTime;
 

@@ -6,22 +6,18 @@
 
 #![cfg(feature = "integration")]
 
-#[path = "support/server.rs"]
-mod server_support;
-#[path = "support/mod.rs"]
-#[allow(dead_code)]
 mod support;
 
-use server_support::{
-    client, config, expect_303, fetch, png, post_multipart, q, query_value, sign_body, upload_form,
-    uploaded_file, Signed, STATE_SECRET,
-};
 use signpost::server::state::{Clock, FixedClock};
 use signpost::server::{Running, StartOptions};
 use signpost::{Method, UrlRequest};
 use std::sync::Arc;
 use std::time::Duration;
-use support::{unique_prefix, S3Env};
+use support::html::{upload_form, uploaded_file};
+use support::http::{client, expect_303, fetch, post_multipart};
+use support::png::png;
+use support::s3::{unique_prefix, S3Env};
+use support::server::{config, q, query_value, sign_body, Signed, STATE_SECRET};
 use tempfile::TempDir;
 use time::OffsetDateTime;
 
@@ -115,7 +111,7 @@ impl Srv {
             .await;
         assert_eq!(status, 200, "{body}");
         let s = Signed::parse(&body.to_string());
-        let resp = post_multipart(&s.url, &s.fields.0, name, bytes, declared).await;
+        let resp = post_multipart(&s.url, &s.fields.0, name, bytes, Some(declared)).await;
         assert_eq!(
             resp.status().as_u16(),
             201,
@@ -227,7 +223,7 @@ async fn declared_types_are_one_exact_type_at_every_signing_route() {
 #[tokio::test]
 async fn links_show_only_safe_types_and_force_them() {
     let srv = start("safe-links", None).await;
-    let bytes = png(100);
+    let bytes = png(1, 1, 100);
     let s = srv.upload("cat.png", "image/png", &bytes).await;
     let (status, page) = fetch(&format!("{}?key={}", s.uploaded_url, q(&s.key)), None).await;
     assert_eq!(status, 200, "{page}");
@@ -309,7 +305,7 @@ async fn uploads_that_are_not_what_they_declare_are_removed() {
             &fields,
             "page.xhtml",
             HTML,
-            "application/xhtml+xml",
+            Some("application/xhtml+xml"),
         )
         .await,
     )
@@ -401,8 +397,17 @@ async fn keys_with_dot_segments_are_really_deleted() {
     let mut fields = form.hidden.clone();
     fields.push(("Content-Type".into(), "image/png".into()));
     let raw = "../../../bob/evil.png";
-    let loc =
-        expect_303(post_multipart(&form.action, &fields, raw, &png(10), "image/png").await).await;
+    let loc = expect_303(
+        post_multipart(
+            &form.action,
+            &fields,
+            raw,
+            &png(1, 1, 10),
+            Some("image/png"),
+        )
+        .await,
+    )
+    .await;
     let key = query_value(&loc, "key").unwrap();
     assert!(
         key.ends_with("/../../../bob/evil.png"),
@@ -429,7 +434,7 @@ async fn signpost_verify_removes_what_a_notification_names_and_keeps_the_rest() 
     let cat = format!("{}avatars/alice/u2/my cat.png", srv.root);
     let stray = format!("{}elsewhere/notes.txt", srv.root);
     srv.plant(&evil, "image/png", HTML).await;
-    srv.plant(&cat, "image/png", &png(10)).await;
+    srv.plant(&cat, "image/png", &png(1, 1, 10)).await;
     srv.plant(&stray, "text/plain", b"notes").await;
     let dir = TempDir::new().unwrap();
     let cfg = dir.path().join("signpost.toml");
@@ -524,7 +529,14 @@ async fn a_server_clock_two_hours_slow_is_named_as_the_cause() {
         .await;
     assert_eq!(status, 200, "{body}");
     let s = Signed::parse(&body.to_string());
-    let resp = post_multipart(&s.url, &s.fields.0, "a.png", &png(43), "image/png").await;
+    let resp = post_multipart(
+        &s.url,
+        &s.fields.0,
+        "a.png",
+        &png(1, 1, 43),
+        Some("image/png"),
+    )
+    .await;
     assert_eq!(resp.status().as_u16(), 403);
     let xml = resp.text().await.unwrap();
     let r = client()

@@ -9,11 +9,7 @@
 
 #![cfg(feature = "integration")]
 
-#[path = "support/browser.rs"]
-#[allow(dead_code)]
-mod browser;
-#[path = "support/node.rs"]
-mod node;
+mod support;
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex};
@@ -26,15 +22,16 @@ use axum::response::{Html, IntoResponse, Response};
 use axum::routing::{get, post, put};
 use axum::{Json, Router};
 use base64::Engine as _;
-use browser::{Driver, Js};
 use jsonwebtoken::jwk::JwkSet;
 use jsonwebtoken::{decode, decode_header, Algorithm, DecodingKey, Validation};
-use node::{
+use serde_json::{json, Value};
+use sha2::Digest as _;
+use support::browser::{Driver, Js};
+use support::http::client;
+use support::node::{
     all_axe_violations, assert_accessible, axe_violations, harness_bytes, uppy_bundle, uppy_result,
     OidcProvider, UppyMode, UppyPage,
 };
-use serde_json::{json, Value};
-use sha2::Digest as _;
 use tokio::sync::mpsc;
 use tower_http::services::ServeDir;
 use tower_http::set_header::SetResponseHeaderLayer;
@@ -158,7 +155,7 @@ async fn callback(
         return (StatusCode::BAD_REQUEST, format!("wrong state: {q:?}")).into_response();
     }
     let code = q.get("code").cloned().unwrap_or_default();
-    let resp = reqwest::Client::new()
+    let resp = client()
         .post(&p.token_endpoint)
         .basic_auth(&p.client_id, Some(&p.client_secret))
         .form(&[
@@ -251,10 +248,7 @@ async fn chromium_signs_in_through_the_providers_login_form_with_pkce() {
 
     // PKCE is required: without a challenge the provider sends the browser back with an error.
     let (no_pkce, _) = authorize(None, false);
-    let resp = reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .expect("client")
+    let resp = client()
         .get(&no_pkce)
         .send()
         .await
@@ -337,7 +331,7 @@ async fn chromium_signs_in_through_the_providers_login_form_with_pkce() {
             .expect("token response");
         let at = got["body"]["access_token"].as_str().expect("access_token");
         assert_eq!(at.split('.').count(), 1, "expected an opaque token: {at}");
-        let info: Value = reqwest::Client::new()
+        let info: Value = client()
             .get(endpoint("userinfo_endpoint"))
             .bearer_auth(at)
             .send()

@@ -5,17 +5,15 @@
 
 #![cfg(feature = "integration")]
 
-#[path = "support/server.rs"]
-mod server_support;
-#[allow(dead_code)]
 mod support;
 
 use serde_json::{json, Value};
-use server_support::*;
 use signpost::server::Running;
 use signpost::{Method, UrlRequest};
 use std::time::Duration;
-use support::{unique_prefix, S3Env};
+use support::http::*;
+use support::s3::{unique_prefix, S3Env};
+use support::server::*;
 use tempfile::TempDir;
 use time::format_description::well_known::Rfc3339;
 use time::OffsetDateTime;

@@ -11,31 +11,22 @@
 
 #![cfg(feature = "integration")]
 
-#[path = "support/browser.rs"]
-#[allow(dead_code)]
-mod browser;
-#[path = "support/node.rs"]
-mod node;
-#[path = "support/oidc_site.rs"]
-mod oidc_site;
-#[path = "support/server.rs"]
-mod server_support;
-#[path = "support/mod.rs"]
-#[allow(dead_code)]
 mod support;
 
 use base64::Engine as _;
-use browser::{Browser, Driver, Js};
-use node::{assert_accessible, OidcProvider};
-use oidc_site::{no_redirects, tokens_from, NoJsAxe, Site, CLIENT_ID, CLIENT_SECRET};
 use serde_json::Value;
 use signpost::server::auth::session::Session;
-use support::S3Env;
+use support::browser::{Browser, Driver, Js};
+use support::http::client;
+use support::node::{assert_accessible, OidcProvider};
+use support::oidc_site::{tokens_from, NoJsAxe, Site, CLIENT_ID, CLIENT_SECRET};
+use support::png::png;
+use support::s3::S3Env;
 use tempfile::TempDir;
 use time::OffsetDateTime;
 
 async fn sign_with(site: &Site, profile: &str, token: &str) -> (u16, Value) {
-    let resp = reqwest::Client::new()
+    let resp = client()
         .post(site.url(&format!("/api/v1/sign/{profile}")))
         .bearer_auth(token)
         .json(&serde_json::json!({"filename": "a.png", "content_type": "image/png", "size": 10}))
@@ -91,7 +82,7 @@ async fn the_api_takes_the_providers_access_tokens_and_refuses_another_issuers()
     let (status, _) = sign_with(&site, "avatar", foreign["id_token"].as_str().unwrap()).await;
     assert_eq!(status, 401);
     // No token at all: 401 JSON that says how to sign in, never a redirect.
-    let resp = no_redirects()
+    let resp = client()
         .post(site.url("/api/v1/sign/avatar"))
         .json(&serde_json::json!({"filename": "a.png", "content_type": "image/png", "size": 10}))
         .send()
@@ -117,13 +108,13 @@ fn session_cookie(headers: &reqwest::header::HeaderMap) -> Option<String> {
 
 /// With a session cookie `value`: the answer to `GET /` and to the API.
 async fn with_session(site: &Site, value: &str) -> (reqwest::Response, u16) {
-    let page = no_redirects()
+    let page = client()
         .get(site.url("/"))
         .header("cookie", format!("signpost_session={value}"))
         .send()
         .await
         .expect("GET /");
-    let api = no_redirects()
+    let api = client()
         .get(site.url("/api/v1/presign?key=x"))
         .header("cookie", format!("signpost_session={value}"))
         .send()
@@ -227,7 +218,7 @@ async fn alice_signs_in_uploads_is_refused_the_other_groups_upload_and_signs_out
     let s3 = S3Env::from_env();
     let site = Site::start(&s3, "oidc-js").await;
     let files = TempDir::new().expect("temp dir");
-    let bytes = server_support::png(300);
+    let bytes = png(1, 1, 300);
     let file = files.path().join("avatar.png");
     std::fs::write(&file, &bytes).expect("write");
     let driver = Driver::start();
@@ -256,7 +247,7 @@ async fn alice_signs_in_uploads_is_refused_the_other_groups_upload_and_signs_out
             .get_named_cookie("signpost_session")
             .await
             .expect("the session cookie");
-        let json: Value = reqwest::Client::new()
+        let json: Value = client()
             .get(uploaded.as_str())
             .header("accept", "application/json")
             .header("cookie", format!("signpost_session={}", session.value()))

@@ -6,28 +6,20 @@
 
 #![cfg(feature = "integration")]
 
-#[path = "support/browser.rs"]
-#[allow(dead_code)]
-mod browser;
-#[path = "support/node.rs"]
-mod node;
-#[path = "support/mod.rs"]
-#[allow(dead_code)]
 mod support;
-#[path = "support/uppy_server.rs"]
-mod uppy_server;
 
 use std::path::PathBuf;
 use std::time::Duration;
 
-use browser::{Browser, Driver, Js};
-use node::harness_bytes;
 use serde_json::Value;
 use signpost::{Method, UrlRequest};
-use support::S3Env;
+use support::browser::{Browser, Driver, Js};
+use support::http::client;
+use support::node::harness_bytes;
+use support::s3::S3Env;
+use support::uppy_server::{sign_in, Server, MIB};
 use tempfile::TempDir;
 use time::OffsetDateTime;
-use uppy_server::{sign_in, Server, MIB};
 
 /// Records every value the page's progress bars show into sessionStorage (which outlives the
 /// navigation to /uploaded); with `cancel_at_first`, clicks Cancel as soon as a part has
@@ -105,11 +97,7 @@ async fn journey(b: &Browser, server: &Server) {
             OffsetDateTime::now_utc(),
         )
         .expect("presign HEAD");
-    let head = reqwest::Client::new()
-        .head(head_url)
-        .send()
-        .await
-        .expect("HEAD");
+    let head = client().head(head_url).send().await.expect("HEAD");
     assert_eq!(head.status(), 200);
     let etag = head
         .headers()

@@ -10,14 +10,14 @@
 
 #![cfg(feature = "integration")]
 
-mod store_support;
+mod support;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use serde_json::Value;
-use store_support::StoreProcess;
+use support::store::StoreProcess;
 
 /// Cases where Ceph departs from AWS (and from upstream s3-tests' expectation),
 /// so accept/refuse legitimately differs: Ceph stores a form whose signed

@@ -10,7 +10,7 @@
 
 #![cfg(feature = "server")]
 
-mod store_support;
+mod support;
 
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -20,7 +20,8 @@ use reqwest::multipart::{Form, Part};
 use reqwest::StatusCode;
 use sha2::{Digest as _, Sha256};
 use signpost::{GetOptions, PostPolicy, PresignedPost};
-use store_support::StoreProcess;
+use support::http::{client, multipart_form};
+use support::store::StoreProcess;
 use time::OffsetDateTime;
 
 const BUCKET: &str = "uploads";
@@ -55,14 +56,6 @@ fn form(store: &StoreProcess, max: u64) -> PresignedPost {
         .build(now)
         .expect("policy");
     store.signer().sign_post(&policy, now).expect("sign")
-}
-
-fn multipart(form: &PresignedPost, file: Part) -> Form {
-    let mut out = Form::new();
-    for (name, value) in &form.fields {
-        out = out.text(name.clone(), value.clone());
-    }
-    out.part("file", file)
 }
 
 async fn download_sha256(store: &StoreProcess, key: &str) -> (u64, Vec<u8>) {
@@ -107,7 +100,7 @@ fn boundary_lookalike(len: usize, boundary: &str) -> Vec<u8> {
 async fn ordinary_files_are_stored_byte_for_byte() {
     let store = StoreProcess::spawn(&["--bucket", BUCKET]);
     let signed = form(&store, 64 << 20);
-    let http = reqwest::Client::new();
+    let http = client();
     // The boundary reqwest will use, so the lookalike file can mimic it.
     let probe = Form::new();
     let lookalike = boundary_lookalike(20 << 20, probe.boundary());
@@ -117,14 +110,10 @@ async fn ordinary_files_are_stored_byte_for_byte() {
         ("lookalike-20m.bin", lookalike, probe),
     ];
     for (name, data, empty) in cases {
-        let mut body = empty;
-        for (n, v) in &signed.fields {
-            body = body.text(n.clone(), v.clone());
-        }
         let part = Part::bytes(data.clone()).file_name(name.to_owned());
         let resp = http
             .post(&signed.url)
-            .multipart(body.part("file", part))
+            .multipart(multipart_form(empty, &signed.fields, part))
             .send()
             .await
             .expect("POST sent");
@@ -181,9 +170,9 @@ async fn stream_upload(store: &StoreProcess, name: &str, len: u64) -> (Vec<u8>, 
         }
         peak
     });
-    let resp = reqwest::Client::new()
+    let resp = client()
         .post(&signed.url)
-        .multipart(multipart(&signed, part))
+        .multipart(multipart_form(Form::new(), &signed.fields, part))
         .send()
         .await
         .expect("POST sent");

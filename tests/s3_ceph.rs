@@ -19,7 +19,8 @@ use std::time::Duration;
 use base64::Engine as _;
 use reqwest::StatusCode;
 use signpost::{GetOptions, Method, PostPolicy, PostPolicyBuilder, PresignedPost, UrlRequest};
-use support::{http, post_fields, post_form, send_form, unique_prefix, S3Env};
+use support::http::{client, post_fields, post_form, post_multipart};
+use support::s3::{unique_prefix, S3Env};
 use time::OffsetDateTime;
 
 /// Not valid UTF-8 and not text, so any re-encoding on the way shows.
@@ -188,7 +189,7 @@ async fn metadata_is_stored_and_returned() {
             now(),
         )
         .expect("presign HEAD");
-    let resp = http().head(&url).send().await.expect("HEAD sent");
+    let resp = client().head(&url).send().await.expect("HEAD sent");
     assert_eq!(resp.status(), StatusCode::OK, "HEAD {url}");
     assert_eq!(header(&resp, "x-amz-meta-owner"), Some("alice"));
     assert_eq!(header(&resp, "x-amz-meta-purpose"), Some("signpost test"));
@@ -240,7 +241,7 @@ async fn redirect_sends_the_browser_on_with_bucket_and_key() {
             .key_prefix(&prefix)
             .success_action_redirect(done),
     );
-    let resp = send_form(&post.url, &post.fields, "r.txt", BYTES, None).await;
+    let resp = post_multipart(&post.url, &post.fields, "r.txt", BYTES, None).await;
     assert_eq!(resp.status(), StatusCode::SEE_OTHER);
     let location = header(&resp, "location").expect("a Location header");
     assert!(location.starts_with(done), "{location}");
@@ -536,7 +537,7 @@ async fn content_type_outside_the_signed_prefix_is_refused() {
             &GetOptions::default(),
         )
         .unwrap();
-    let resp = http().get(&url).send().await.unwrap();
+    let resp = client().get(&url).send().await.unwrap();
     assert_eq!(header(&resp, "content-type"), Some("image/webp"));
 
     // Leaving the field out does not dodge the condition.
@@ -625,7 +626,7 @@ async fn presigned_put_uploads_and_presigned_get_downloads() {
         .unwrap();
 
     // The Content-Type is signed: another one is refused.
-    let resp = http()
+    let resp = client()
         .put(&put)
         .header("content-type", "text/html")
         .body(BYTES.to_vec())
@@ -640,7 +641,7 @@ async fn presigned_put_uploads_and_presigned_get_downloads() {
     );
     assert!(!env.object_exists(&env.bucket_a, &key).await);
 
-    let resp = http()
+    let resp = client()
         .put(&put)
         .header("content-type", "text/plain")
         .body(BYTES.to_vec())
@@ -663,7 +664,7 @@ async fn presigned_put_uploads_and_presigned_get_downloads() {
             &GetOptions::default(),
         )
         .unwrap();
-    let resp = http().get(&get).send().await.unwrap();
+    let resp = client().get(&get).send().await.unwrap();
     assert_eq!(resp.status(), StatusCode::OK);
     assert_eq!(header(&resp, "content-type"), Some("text/plain"));
     assert_eq!(resp.bytes().await.unwrap().as_ref(), BYTES);
@@ -677,7 +678,12 @@ async fn expired_presigned_get_is_refused() {
         .signer()
         .presign_put(&env.bucket_a, &key, Duration::from_secs(60), now(), None)
         .unwrap();
-    let resp = http().put(&put).body(BYTES.to_vec()).send().await.unwrap();
+    let resp = client()
+        .put(&put)
+        .body(BYTES.to_vec())
+        .send()
+        .await
+        .unwrap();
     assert!(resp.status().is_success(), "{}", resp.status());
     assert!(env.object_exists(&env.bucket_a, &key).await);
 
@@ -692,7 +698,7 @@ async fn expired_presigned_get_is_refused() {
             &GetOptions::default(),
         )
         .unwrap();
-    let resp = http().get(&get).send().await.unwrap();
+    let resp = client().get(&get).send().await.unwrap();
     let status = resp.status();
     let body = resp.text().await.unwrap();
     assert_eq!(status, StatusCode::FORBIDDEN, "{body}");
@@ -707,7 +713,12 @@ async fn response_overrides_set_the_download_headers() {
         .signer()
         .presign_put(&env.bucket_a, &key, Duration::from_secs(60), now(), None)
         .unwrap();
-    let resp = http().put(&put).body(BYTES.to_vec()).send().await.unwrap();
+    let resp = client()
+        .put(&put)
+        .body(BYTES.to_vec())
+        .send()
+        .await
+        .unwrap();
     assert!(resp.status().is_success(), "{}", resp.status());
 
     let disposition = r#"attachment; filename="Q1 report; final.pdf""#;
@@ -719,7 +730,7 @@ async fn response_overrides_set_the_download_headers() {
         .signer()
         .presign_get(&env.bucket_a, &key, Duration::from_secs(60), now(), &opts)
         .unwrap();
-    let resp = http().get(&get).send().await.unwrap();
+    let resp = client().get(&get).send().await.unwrap();
     assert_eq!(resp.status(), StatusCode::OK);
     assert_eq!(header(&resp, "content-disposition"), Some(disposition));
     assert_eq!(header(&resp, "content-type"), Some("application/pdf"));
@@ -734,7 +745,12 @@ async fn presigned_head_and_delete_work() {
     let put = signer
         .presign_put(&env.bucket_a, &key, Duration::from_secs(60), now(), None)
         .unwrap();
-    let resp = http().put(&put).body(BYTES.to_vec()).send().await.unwrap();
+    let resp = client()
+        .put(&put)
+        .body(BYTES.to_vec())
+        .send()
+        .await
+        .unwrap();
     assert!(resp.status().is_success(), "{}", resp.status());
 
     let url = |method| {
@@ -745,13 +761,13 @@ async fn presigned_head_and_delete_work() {
             )
             .unwrap()
     };
-    let resp = http().head(url(Method::Head)).send().await.unwrap();
+    let resp = client().head(url(Method::Head)).send().await.unwrap();
     assert_eq!(resp.status(), StatusCode::OK);
     assert_eq!(
         header(&resp, "content-length"),
         Some(BYTES.len().to_string().as_str())
     );
-    let resp = http().delete(url(Method::Delete)).send().await.unwrap();
+    let resp = client().delete(url(Method::Delete)).send().await.unwrap();
     assert!(resp.status().is_success(), "{}", resp.status());
     assert!(!env.object_exists(&env.bucket_a, &key).await);
 }

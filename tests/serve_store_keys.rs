@@ -4,10 +4,13 @@
 
 #![cfg(feature = "server")]
 
+mod support;
+
 use signpost::{Credentials, Endpoint, Method, Signer, UrlRequest};
 use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
 use std::time::Duration;
+use support::http::client;
 use time::OffsetDateTime;
 
 #[tokio::test]
@@ -66,7 +69,7 @@ async fn the_demo_store_takes_given_keys_and_prints_them() {
             now,
         )
         .unwrap();
-    let http = reqwest::Client::new();
+    let http = client();
     let r = http.put(&put).body("hello").send().await.unwrap();
     assert!(
         r.status().is_success(),

@@ -5,11 +5,10 @@
 
 #![cfg(feature = "server")]
 
-#[path = "support/server.rs"]
-mod server_support;
+mod support;
 
-use server_support::*;
 use signpost::server::testing::UploadState;
+use support::server::*;
 use time::OffsetDateTime;
 
 const COOKIE: &str = "signpost_token";

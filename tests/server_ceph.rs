@@ -8,15 +8,15 @@
 
 #![cfg(feature = "integration")]
 
-#[path = "support/server.rs"]
-mod server_support;
-#[allow(dead_code)]
 mod support;
 
-use server_support::*;
 use signpost::server::Running;
 use signpost::units::format_size;
-use support::S3Env;
+use support::html::*;
+use support::http::*;
+use support::png::png;
+use support::s3::S3Env;
+use support::server::*;
 use tempfile::TempDir;
 
 const COOKIE: &str = "signpost_token";
@@ -137,7 +137,7 @@ multiple = true
         let form = upload_form(&page.body);
         let mut fields = form.hidden.clone();
         fields.push(("Content-Type".into(), content_type.into()));
-        post_multipart(&form.action, &fields, file_name, bytes, content_type).await
+        post_multipart(&form.action, &fields, file_name, bytes, Some(content_type)).await
     }
 
     /// `POST /api/v1/s3-error` with S3's answer: (code, words).
@@ -248,7 +248,7 @@ async fn the_no_js_form_from_the_page_uploads_a_png_and_the_redirect_shows_it_ve
         );
     }
 
-    let bytes = png(3000);
+    let bytes = png(1, 1, 3000);
     let resp = srv
         .post_page_form("avatar", &alice, "image/png", "pixel.png", &bytes)
         .await;
@@ -280,7 +280,7 @@ async fn the_no_js_form_from_the_page_uploads_a_png_and_the_redirect_shows_it_ve
 async fn the_json_api_form_uploads_and_the_uploaded_link_verifies_it() {
     let srv = Server::start().await;
     let alice = jwt("alice", &[]);
-    let bytes = png(12_000);
+    let bytes = png(1, 1, 12_000);
     let r = srv
         .sign(
             "avatar",
@@ -296,7 +296,7 @@ async fn the_json_api_form_uploads_and_the_uploaded_link_verifies_it() {
         &s.fields.0,
         "Holiday photo.png",
         &bytes,
-        "image/png",
+        Some("image/png"),
     )
     .await;
     let status = resp.status().as_u16();
@@ -343,8 +343,8 @@ async fn s3_refuses_oversize_and_wrong_type_files_and_the_server_says_why_in_wor
         .sign("avatar", &alice, &sign_body("big.png", "image/png", 1000))
         .await;
     let s = Signed::parse(&r.body);
-    let big = png(AVATAR_MAX as usize);
-    let resp = post_multipart(&s.url, &s.fields.0, "big.png", &big, "image/png").await;
+    let big = png(1, 1, AVATAR_MAX as usize);
+    let resp = post_multipart(&s.url, &s.fields.0, "big.png", &big, Some("image/png")).await;
     let status = resp.status().as_u16();
     let xml = resp.text().await.unwrap();
     assert_eq!(status, 400, "{xml}");
@@ -384,7 +384,7 @@ async fn s3_refuses_oversize_and_wrong_type_files_and_the_server_says_why_in_wor
         &fields,
         "x.png",
         b"<script>alert(1)</script>",
-        "text/html",
+        Some("text/html"),
     )
     .await;
     let status = resp.status().as_u16();
@@ -416,7 +416,7 @@ async fn s3_refuses_oversize_and_wrong_type_files_and_the_server_says_why_in_wor
         .sign("avatar", &alice, &sign_body("e.png", "image/png", 1))
         .await;
     let s = Signed::parse(&r.body);
-    let resp = post_multipart(&s.url, &s.fields.0, "e.png", b"", "image/png").await;
+    let resp = post_multipart(&s.url, &s.fields.0, "e.png", b"", Some("image/png")).await;
     let status = resp.status().as_u16();
     let xml = resp.text().await.unwrap();
     assert_eq!(status, 400, "{xml}");
@@ -432,7 +432,7 @@ async fn forged_confirmation_links_are_refused_and_disallowed_types_are_deleted(
     let bob = jwt("bob", &[]);
 
     // Bob has a real object.
-    let bob_bytes = png(500);
+    let bob_bytes = png(1, 1, 500);
     let loc = expect_303(
         srv.post_page_form("avatar", &bob, "image/png", "bob.png", &bob_bytes)
             .await,
@@ -444,7 +444,7 @@ async fn forged_confirmation_links_are_refused_and_disallowed_types_are_deleted(
 
     // Alice uploads, then edits her confirmation link.
     let loc = expect_303(
-        srv.post_page_form("avatar", &alice, "image/png", "alice.png", &png(10))
+        srv.post_page_form("avatar", &alice, "image/png", "alice.png", &png(1, 1, 10))
             .await,
     )
     .await;

@@ -5,16 +5,18 @@
 
 #![cfg(feature = "server")]
 
-#[path = "support/server.rs"]
-mod server_support;
+mod support;
 
 use std::time::Duration;
 
-use server_support::*;
 use signpost::server::config::Config;
 use signpost::server::Running;
 use signpost::units::format_size;
 use signpost::{Credentials, Endpoint, GetOptions, PostPolicy, Signer};
+use support::html::*;
+use support::http::*;
+use support::png::png;
+use support::server::*;
 use tempfile::TempDir;
 use time::OffsetDateTime;
 
@@ -137,12 +139,20 @@ async fn the_demo_page_form_uploads_to_the_embedded_store_and_is_verified() {
     assert_eq!(form.control_names.last().map(String::as_str), Some("file"));
     assert!(form.type_options.contains(&"image/png".to_string()));
 
-    let bytes = png(4000);
+    let bytes = png(1, 1, 4000);
     let mut fields = form.hidden.clone();
     fields.push(("Content-Type".into(), "image/png".into()));
-    let loc =
-        expect_303(post_multipart(&form.action, &fields, "pixel.png", &bytes, "image/png").await)
-            .await;
+    let loc = expect_303(
+        post_multipart(
+            &form.action,
+            &fields,
+            "pixel.png",
+            &bytes,
+            Some("image/png"),
+        )
+        .await,
+    )
+    .await;
     assert!(loc.starts_with(&demo.url("/uploaded/")), "{loc}");
     let key = query_value(&loc, "key").expect("key");
     let rest = key.strip_prefix("avatars/demo/").expect("demo prefix");
@@ -181,7 +191,7 @@ async fn the_demo_json_api_uploads_and_the_uploaded_link_verifies_it() {
         &s.fields.0,
         "Report 2026.pdf",
         &bytes,
-        "application/pdf",
+        Some("application/pdf"),
     )
     .await;
     let status = resp.status().as_u16();
@@ -204,7 +214,7 @@ async fn the_demo_json_api_uploads_and_the_uploaded_link_verifies_it() {
     let s2 = demo
         .sign("document", "b.docx", DOCX, bytes2.len() as u64)
         .await;
-    let resp = post_multipart(&s2.url, &s2.fields.0, "b.docx", &bytes2, DOCX).await;
+    let resp = post_multipart(&s2.url, &s2.fields.0, "b.docx", &bytes2, Some(DOCX)).await;
     assert_eq!(resp.status().as_u16(), 201);
     let (status, page) = fetch(
         &format!("{}?key={}&key={}", s2.uploaded_url, q(&s.key), q(&s2.key)),
@@ -220,7 +230,7 @@ async fn the_demo_json_api_uploads_and_the_uploaded_link_verifies_it() {
 async fn the_embedded_store_refuses_forged_and_expired_posts_and_keeps_nothing() {
     let demo = Demo::start().await;
     let before = demo.stored_files();
-    let bytes = png(100);
+    let bytes = png(1, 1, 100);
     let refused = |resp: reqwest::Response| async move {
         let status = resp.status().as_u16();
         let body = resp.text().await.unwrap();
@@ -248,7 +258,7 @@ async fn the_embedded_store_refuses_forged_and_expired_posts_and_keeps_nothing()
             (k.clone(), v)
         })
         .collect();
-    refused(post_multipart(&s.url, &moved, "a.png", &bytes, "image/png").await).await;
+    refused(post_multipart(&s.url, &moved, "a.png", &bytes, Some("image/png")).await).await;
     // Its signature altered.
     let mut bad_sig = s.fields.0.clone();
     for (k, v) in bad_sig.iter_mut() {
@@ -258,7 +268,7 @@ async fn the_embedded_store_refuses_forged_and_expired_posts_and_keeps_nothing()
         }
     }
     assert_ne!(bad_sig, s.fields.0);
-    refused(post_multipart(&s.url, &bad_sig, "a.png", &bytes, "image/png").await).await;
+    refused(post_multipart(&s.url, &bad_sig, "a.png", &bytes, Some("image/png")).await).await;
     // Its policy swapped for a wider one that was never signed.
     let wider = {
         use base64::Engine as _;
@@ -284,7 +294,7 @@ async fn the_embedded_store_refuses_forged_and_expired_posts_and_keeps_nothing()
             )
         })
         .collect();
-    refused(post_multipart(&s.url, &swapped, "a.png", &bytes, "image/png").await).await;
+    refused(post_multipart(&s.url, &swapped, "a.png", &bytes, Some("image/png")).await).await;
     // A form signed with a guessed secret.
     let creds = demo.running.state.signer.credentials();
     let guessed = Signer::new(
@@ -301,7 +311,8 @@ async fn the_embedded_store_refuses_forged_and_expired_posts_and_keeps_nothing()
         .build(now)
         .unwrap();
     let form = guessed.sign_post(&policy, now).unwrap();
-    refused(post_multipart(&form.url, &form.fields, "x.png", &bytes, "image/png").await).await;
+    refused(post_multipart(&form.url, &form.fields, "x.png", &bytes, Some("image/png")).await)
+        .await;
     // A form the server itself signed an hour ago, valid for ten minutes: expired.
     let past = now - time::Duration::hours(1);
     let policy = PostPolicy::builder(BUCKET)
@@ -313,7 +324,8 @@ async fn the_embedded_store_refuses_forged_and_expired_posts_and_keeps_nothing()
         .unwrap();
     let form = demo.running.state.signer.sign_post(&policy, past).unwrap();
     let body =
-        refused(post_multipart(&form.url, &form.fields, "x.png", &bytes, "image/png").await).await;
+        refused(post_multipart(&form.url, &form.fields, "x.png", &bytes, Some("image/png")).await)
+            .await;
     assert!(body.to_ascii_lowercase().contains("expired"), "{body}");
     // Out of policy: the wrong type, and a file over the profile's 5 MiB.
     let s = demo.sign("avatar", "b.png", "image/png", 10).await;
@@ -332,9 +344,10 @@ async fn the_embedded_store_refuses_forged_and_expired_posts_and_keeps_nothing()
             )
         })
         .collect();
-    refused(post_multipart(&s.url, &as_html, "b.png", b"<html>", "text/html").await).await;
-    let big = png(5 << 20);
-    let body = refused(post_multipart(&s.url, &s.fields.0, "b.png", &big, "image/png").await).await;
+    refused(post_multipart(&s.url, &as_html, "b.png", b"<html>", Some("text/html")).await).await;
+    let big = png(1, 1, 5 << 20);
+    let body =
+        refused(post_multipart(&s.url, &s.fields.0, "b.png", &big, Some("image/png")).await).await;
     assert!(body.contains("EntityTooLarge"), "{body}");
     assert!(demo.object(&s.key).await.is_none());
 
@@ -355,7 +368,7 @@ async fn a_disallowed_type_from_the_plain_form_is_removed_from_the_embedded_stor
             &fields,
             "a.zip",
             b"PK\x03\x04",
-            "application/zip",
+            Some("application/zip"),
         )
         .await,
     )

@@ -6,12 +6,12 @@
 
 #![cfg(feature = "server")]
 
-#[path = "support/server.rs"]
-mod server_support;
+mod support;
 
-use server_support::*;
 use signpost::server::AppState;
 use std::path::Path;
+use support::html::*;
+use support::server::*;
 
 /// JWT auth; `avatar` for tier1, `premium` for tier2, `document` (several files) for all.
 fn jwt_site() -> String {
@@ -129,10 +129,7 @@ async fn the_no_js_input_takes_one_file_because_s3_stores_one_per_post() {
     let alice = jwt("alice", &["tier1"]);
     let r = call(&app, get("/upload/document", Some(&alice))).await;
     r.expect(200);
-    let input = tags(&r.body)
-        .into_iter()
-        .find(|t| t.name == "input" && t.attr("id") == Some("file"))
-        .expect("the file input");
+    let input = first(&r.body, "input#file").expect("the file input");
     assert!(
         input.attr("multiple").is_none(),
         "an S3 POST form stores only its first file, so the no-JS input must not offer several"

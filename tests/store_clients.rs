@@ -6,12 +6,13 @@
 
 #![cfg(feature = "integration")]
 
-mod store_support;
+mod support;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-use store_support::StoreProcess;
+use support::http::client;
+use support::store::StoreProcess;
 
 fn venv() -> PathBuf {
     let dir = std::env::var_os("SIGNPOST_TEST_VENV")
@@ -93,7 +94,7 @@ async fn aws_cli_makes_a_bucket_sets_cors_copies_lists_presigns_downloads_and_re
     ]);
     let cors = aws(&["s3api", "get-bucket-cors", "--bucket", "cli-bucket"]);
     assert!(cors.contains("http://app.example"), "{cors}");
-    let preflight = reqwest::Client::new()
+    let preflight = client()
         .request(
             reqwest::Method::OPTIONS,
             format!("{}/cli-bucket/dir/in.bin", store.endpoint),

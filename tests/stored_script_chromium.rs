@@ -7,24 +7,17 @@
 
 #![cfg(feature = "integration")]
 
-#[path = "support/browser.rs"]
-#[allow(dead_code)]
-mod browser;
-#[path = "support/server.rs"]
-mod server_support;
-#[path = "support/mod.rs"]
-#[allow(dead_code)]
 mod support;
 
-use browser::{Browser, Driver, Js};
-use server_support::{
-    client, config, expect_303, fetch, post_multipart, q, upload_form, STATE_SECRET,
-};
 use signpost::{GetOptions, Method, UrlRequest};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
-use support::{unique_prefix, S3Env};
+use support::browser::{Browser, Driver, Js};
+use support::html::upload_form;
+use support::http::{client, expect_303, fetch, post_multipart};
+use support::s3::{unique_prefix, S3Env};
+use support::server::{config, q, STATE_SECRET};
 use tempfile::TempDir;
 use time::OffsetDateTime;
 
@@ -208,9 +201,10 @@ content_types = ["image/png", "image/jpeg", "image/gif", "image/webp"]
         fields.push(("Content-Type".into(), t.into()));
         // The form field carries the type S3 stores; the file part's own type is a plain one.
         let part = t.split(',').next().unwrap();
-        let loc =
-            expect_303(post_multipart(&form.action, &fields, name, body.as_bytes(), part).await)
-                .await;
+        let loc = expect_303(
+            post_multipart(&form.action, &fields, name, body.as_bytes(), Some(part)).await,
+        )
+        .await;
         b.goto(&loc).await;
         let text = b.text("#error-message").await;
         assert!(text.contains("it was removed"), "{name}: {text}");

@@ -5,17 +5,15 @@
 
 #![cfg(feature = "integration")]
 
-#[path = "support/server.rs"]
-mod server_support;
-#[allow(dead_code)]
 mod support;
 
 use serde_json::{json, Value};
-use server_support::*;
 use std::io::{BufRead, BufReader};
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
-use support::S3Env;
+use support::http::*;
+use support::s3::S3Env;
+use support::server::*;
 use tempfile::TempDir;
 use time::format_description::well_known::Rfc3339;
 use time::OffsetDateTime;

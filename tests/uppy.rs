@@ -11,24 +11,16 @@
 
 #![cfg(feature = "integration")]
 
-#[path = "support/browser.rs"]
-#[allow(dead_code)]
-mod browser;
-#[path = "support/node.rs"]
-mod node;
-#[path = "support/mod.rs"]
-#[allow(dead_code)]
 mod support;
-#[path = "support/uppy_server.rs"]
-mod uppy_server;
 
 use std::time::Duration;
 
-use browser::{Browser, Driver, Js};
-use node::{harness_bytes, uppy_result, UppyMode, UppyPage};
 use serde_json::{json, Value};
-use support::S3Env;
-use uppy_server::{sign_in, url_escape, Server, MIB};
+use support::browser::{Browser, Driver, Js};
+use support::http::client;
+use support::node::{harness_bytes, uppy_result, UppyMode, UppyPage};
+use support::s3::S3Env;
+use support::uppy_server::{sign_in, url_escape, Server, MIB};
 
 const UPLOAD_WAIT: Duration = Duration::from_secs(90);
 
@@ -210,7 +202,7 @@ async fn scenarios(b: &Browser, server: &Server) {
 
 /// Alice starts an upload; Bob may not continue, complete or abort it.
 async fn another_callers_upload_is_403(server: &Server) {
-    let http = reqwest::Client::new();
+    let http = client();
     let resp = http
         .post(server.url("/s3/multipart"))
         .bearer_auth("alice-token")

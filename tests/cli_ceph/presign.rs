@@ -9,7 +9,8 @@ use time::format_description::well_known::Rfc3339;
 use time::{Duration, OffsetDateTime};
 
 use super::{run_ok, signpost, stdout_of, write_file, BYTES};
-use crate::support::{http, unique_prefix, S3Env};
+use crate::support::http::client;
+use crate::support::s3::{unique_prefix, S3Env};
 
 /// Now, in whole seconds, as `--at` takes it.
 fn now() -> OffsetDateTime {
@@ -34,7 +35,7 @@ async fn put_object(env: &S3Env, key: &str) {
             OffsetDateTime::now_utc(),
         )
         .unwrap();
-    let resp = http().put(&url).body(BYTES).send().await.unwrap();
+    let resp = client().put(&url).body(BYTES).send().await.unwrap();
     assert!(resp.status().is_success(), "{}", resp.status());
 }
 

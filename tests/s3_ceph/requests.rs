@@ -7,7 +7,8 @@ use reqwest::StatusCode;
 use signpost::{Method, UrlRequest};
 use time::OffsetDateTime;
 
-use crate::support::{http, unique_prefix, S3Env};
+use crate::support::http::client;
+use crate::support::s3::{unique_prefix, S3Env};
 
 const MINUTE: Duration = Duration::from_secs(60);
 
@@ -24,7 +25,7 @@ async fn send(
     headers: &[(&str, &str)],
     body: Vec<u8>,
 ) -> (StatusCode, reqwest::header::HeaderMap, String) {
-    let mut req = http().request(method, url).body(body);
+    let mut req = client().request(method, url).body(body);
     for (n, v) in headers {
         req = req.header(*n, *v);
     }

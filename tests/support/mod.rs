@@ -1,166 +1,29 @@
-//! Helpers shared by the tests that run against a real S3 (`s3_ceph`, `cli_ceph`).
+//! What the test suites share. Each test file declares `mod support;` and uses the parts it
+//! needs:
 //!
-//! Signing can be exact and still be refused by a real server, so these tests post signed
-//! forms and presigned URLs to a throwaway Ceph radosgw started by `scripts/test.sh` (or by
-//! hand with `scripts/ceph.sh`), which exports `SIGNPOST_TEST_*`. Without those variables the
-//! tests fail loudly: they never skip silently.
+//! - [`http`]: the one HTTP client, the one multipart poster (a browser's form POST) and
+//!   fetches built on them;
+//! - [`html`]: pages as a browser parses them (`scraper`): text, forms, injected markup;
+//! - [`png`]: real PNG images of a chosen size (`png`);
+//! - [`s3`]: the real S3 (Ceph) of the integration suites and unique key prefixes;
+//! - [`server`]: configs, JWTs, the oneshot router and the checks on its answers;
+//! - [`companion`]: the config and upload ids of the Uppy Companion route tests;
+//! - [`store`]: `signpost store` as a child process;
+//! - [`browser`], [`node`], [`oidc_site`], [`uppy_server`]: headless Chromium, the Node.js
+//!   parts (an OpenID provider, the Uppy page, axe-core) and the servers the browser tests
+//!   use.
 
-use std::sync::atomic::{AtomicU32, Ordering};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+// Every test binary compiles all of it and uses a part.
+#![allow(dead_code)]
 
-use reqwest::multipart::{Form, Part};
-use reqwest::StatusCode;
-use signpost::{Credentials, Endpoint, GetOptions, PresignedPost, Signer};
-use time::OffsetDateTime;
-
-/// The real S3 the tests talk to, as `scripts/ceph.sh` describes it in `DIR/env`.
-#[allow(dead_code)]
-pub struct S3Env {
-    /// `http://127.0.0.1:PORT`, path-style.
-    pub endpoint: String,
-    pub region: String,
-    pub access_key: String,
-    pub secret_key: String,
-    pub bucket_a: String,
-    pub bucket_b: String,
-    pub bucket_nocors: String,
-}
-
-impl S3Env {
-    /// Reads `SIGNPOST_TEST_*`; panics with what to do when any is missing.
-    pub fn from_env() -> S3Env {
-        let var = |name: &str| match std::env::var(name) {
-            Ok(v) if !v.is_empty() => v,
-            _ => panic!(
-                "{name} is not set: these tests need a real S3: run scripts/test.sh, which \
-                 starts Ceph, or start it with `scripts/ceph.sh start DIR` and `source DIR/env`"
-            ),
-        };
-        S3Env {
-            endpoint: var("SIGNPOST_TEST_S3_ENDPOINT"),
-            region: var("SIGNPOST_TEST_S3_REGION"),
-            access_key: var("SIGNPOST_TEST_S3_ACCESS_KEY"),
-            secret_key: var("SIGNPOST_TEST_S3_SECRET_KEY"),
-            bucket_a: var("SIGNPOST_TEST_BUCKET_A"),
-            bucket_b: var("SIGNPOST_TEST_BUCKET_B"),
-            bucket_nocors: var("SIGNPOST_TEST_BUCKET_NOCORS"),
-        }
-    }
-
-    /// A signer with the test user's credentials, path-style at the endpoint.
-    pub fn signer(&self) -> Signer {
-        self.signer_with_secret(&self.secret_key)
-    }
-
-    /// A signer with the test user's access key but `secret` as its secret.
-    pub fn signer_with_secret(&self, secret: &str) -> Signer {
-        let endpoint = Endpoint::custom(&self.endpoint, true).expect("test endpoint is a URL");
-        Signer::new(
-            Credentials::new(&self.access_key, secret),
-            &self.region,
-            endpoint,
-        )
-    }
-
-    /// The object's bytes through a presigned GET, or None on 404. Any other failure panics,
-    /// so a broken GET can never pass for "nothing stored".
-    pub async fn object_bytes(&self, bucket: &str, key: &str) -> Option<Vec<u8>> {
-        let url = self
-            .signer()
-            .presign_get(
-                bucket,
-                key,
-                Duration::from_secs(60),
-                OffsetDateTime::now_utc(),
-                &GetOptions::default(),
-            )
-            .expect("presign GET");
-        let resp = http().get(&url).send().await.expect("GET sent");
-        let status = resp.status();
-        let body = resp.bytes().await.expect("GET body").to_vec();
-        match status {
-            StatusCode::OK => Some(body),
-            StatusCode::NOT_FOUND => None,
-            s => panic!(
-                "GET {bucket}/{key} answered {s}: {}",
-                String::from_utf8_lossy(&body)
-            ),
-        }
-    }
-
-    /// True when `bucket`/`key` exists.
-    pub async fn object_exists(&self, bucket: &str, key: &str) -> bool {
-        self.object_bytes(bucket, key).await.is_some()
-    }
-}
-
-/// A key prefix no other test (or earlier run on the same cluster) uses: `test/TIME-PID-N/`.
-pub fn unique_prefix(test_name: &str) -> String {
-    static COUNTER: AtomicU32 = AtomicU32::new(0);
-    let nanos = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .expect("clock after 1970")
-        .as_nanos();
-    let n = COUNTER.fetch_add(1, Ordering::Relaxed);
-    format!("{test_name}/{nanos:x}-{}-{n}/", std::process::id())
-}
-
-/// An HTTP client that does not follow redirects (so a 303 is seen as such).
-pub fn http() -> reqwest::Client {
-    reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .expect("HTTP client")
-}
-
-/// POSTs the signed form as a browser does: its fields in order, then `file`.
-#[allow(dead_code)]
-pub async fn post_form(
-    post: &PresignedPost,
-    file_name: &str,
-    bytes: &[u8],
-    content_type: Option<&str>,
-) -> (StatusCode, String) {
-    post_fields(&post.url, &post.fields, file_name, bytes, content_type).await
-}
-
-/// POSTs `fields` in order, then `file` (named `file_name`, with part Content-Type
-/// `content_type`), as multipart/form-data to `url`; returns the status and body.
-#[allow(dead_code)]
-pub async fn post_fields(
-    url: &str,
-    fields: &[(String, String)],
-    file_name: &str,
-    bytes: &[u8],
-    content_type: Option<&str>,
-) -> (StatusCode, String) {
-    let resp = send_form(url, fields, file_name, bytes, content_type).await;
-    let status = resp.status();
-    (status, resp.text().await.expect("POST body"))
-}
-
-/// Like [`post_fields`], returning the whole response (for its headers).
-#[allow(dead_code)]
-pub async fn send_form(
-    url: &str,
-    fields: &[(String, String)],
-    file_name: &str,
-    bytes: &[u8],
-    content_type: Option<&str>,
-) -> reqwest::Response {
-    // Browsers send the file name raw, not percent-encoded.
-    let mut form = Form::new().percent_encode_noop();
-    for (name, value) in fields {
-        form = form.text(name.clone(), value.clone());
-    }
-    let mut file = Part::bytes(bytes.to_vec()).file_name(file_name.to_string());
-    if let Some(t) = content_type {
-        file = file.mime_str(t).expect("a valid MIME type");
-    }
-    http()
-        .post(url)
-        .multipart(form.part("file", file))
-        .send()
-        .await
-        .expect("POST sent")
-}
+pub mod browser;
+pub mod companion;
+pub mod html;
+pub mod http;
+pub mod node;
+pub mod oidc_site;
+pub mod png;
+pub mod s3;
+pub mod server;
+pub mod store;
+pub mod uppy_server;

@@ -3,10 +3,8 @@
 //! accessibility check. They live in `tests/js/` (see its README) and run on the Node.js
 //! packages that `scripts/install-test-deps.sh` installs with `npm ci`.
 //!
-//! Included with `#[path = "support/node.rs"] mod node;`. Nothing here skips: when
-//! `node` or `tests/js/node_modules` is missing, the test fails and says what to run.
-
-#![allow(dead_code)]
+//! Nothing here skips: when `node` or `tests/js/node_modules` is missing, the test fails and
+//! says what to run.
 
 use std::io::{BufRead, BufReader, Read};
 use std::path::{Path, PathBuf};

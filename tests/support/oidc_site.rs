@@ -12,9 +12,10 @@ use signpost::server::config::Config;
 use signpost::server::{start, Running};
 use tempfile::TempDir;
 
-use crate::browser::{Browser, Driver, Js};
-use crate::node::{assert_accessible, OidcOptions, OidcProvider};
-use crate::support::{unique_prefix, S3Env};
+use super::browser::{Browser, Driver, Js};
+use super::http::client;
+use super::node::{assert_accessible, OidcOptions, OidcProvider};
+use super::s3::{unique_prefix, S3Env};
 
 pub const CLIENT_ID: &str = "signpost";
 pub const CLIENT_SECRET: &str = "oidc-test-client-secret-0123456789";
@@ -117,13 +118,6 @@ multiple = true
     }
 }
 
-pub fn no_redirects() -> reqwest::Client {
-    reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .expect("client")
-}
-
 fn b64url(bytes: &[u8]) -> String {
     base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
 }
@@ -137,7 +131,7 @@ pub async fn tokens_from(
     user: &str,
     resource: Option<&str>,
 ) -> Value {
-    let http = no_redirects();
+    let http = client();
     let meta: Value = http
         .get(op.discovery_url())
         .send()

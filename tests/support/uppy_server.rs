@@ -2,21 +2,16 @@
 //! token users (alice, bob; cookie `signpost_token`) and two profiles under a unique prefix,
 //! on Ceph or on the embedded store, and what a test reads back from the store (objects,
 //! keys, open multipart uploads) through the server's own signer.
-//!
-//! Included with `#[path = "support/uppy_server.rs"] mod uppy_server;` next to
-//! `support/browser.rs` (as `browser`), `support/node.rs` (as `node`) and `support/mod.rs`
-//! (as `support`).
-
-#![allow(dead_code)]
 
 use std::path::Path;
 use std::time::Duration;
 
-use crate::browser::Browser;
-use crate::node::uppy_bundle;
-use crate::support::{unique_prefix, S3Env};
+use super::browser::Browser;
+use super::http::client;
+use super::node::uppy_bundle;
+use super::s3::{unique_prefix, S3Env};
 use signpost::server::config::Config;
-use signpost::server::s3::{list_objects, ListQuery};
+use signpost::server::s3::{list_objects, ListQuery, S3Http};
 use signpost::server::{start, Running};
 use signpost::{GetOptions, Method, UrlRequest};
 use tempfile::TempDir;
@@ -145,7 +140,7 @@ impl Server {
                 &GetOptions::default(),
             )
             .expect("presign GET");
-        let resp = reqwest::get(&url).await.expect("GET");
+        let resp = client().get(&url).send().await.expect("GET");
         match resp.status().as_u16() {
             200 => Some(resp.bytes().await.expect("body").to_vec()),
             404 => None,
@@ -157,7 +152,7 @@ impl Server {
     pub async fn keys(&self, folder: &str) -> Vec<String> {
         let prefix = format!("{}{folder}", self.prefix);
         let page = list_objects(
-            &signpost::server::s3::S3Http::new(std::time::Duration::from_secs(15)).unwrap(),
+            &S3Http::new(Duration::from_secs(30)).expect("S3 client"),
             &self.running.state.signer,
             OffsetDateTime::now_utc(),
             &ListQuery {
@@ -185,7 +180,7 @@ impl Server {
             .signer
             .presign(&req, OffsetDateTime::now_utc())
             .expect("presign list uploads");
-        let resp = reqwest::get(&url).await.expect("list uploads");
+        let resp = client().get(&url).send().await.expect("list uploads");
         let status = resp.status();
         let body = resp.text().await.expect("body");
         assert!(status.is_success(), "ListMultipartUploads: {status} {body}");

@@ -2,8 +2,6 @@
 //! binary: started on 127.0.0.1:0 in a temp dir, its endpoint and keys read
 //! from the banner it prints, stopped when dropped.
 
-#![allow(dead_code)] // each test file uses part of this module
-
 use std::io::{BufRead as _, BufReader};
 use std::process::{Child, Command, Stdio};
 use std::sync::mpsc;
