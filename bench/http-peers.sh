@@ -186,7 +186,7 @@ wait_up() { # name
 }
 
 # signpost signs for one profile that gives the same conditions as the peers: key
-# users/42/{uuid}/${filename}, 1 byte to 5 MiB, image/*, 10 minutes, no metadata; AWS S3 in
+# users/42/{uuid}/${filename}, 1 byte to 5 MiB, PNG, JPEG, GIF or WebP, 10 minutes, no metadata; AWS S3 in
 # eu-west-1 with the example credentials (nothing is sent to S3); no auth, no rate limit.
 port[signpost]=$(free_port)
 cat >"$data/signpost.toml" <<EOF
@@ -211,7 +211,7 @@ bucket = "signpost-bench-uploads"
 key = "users/42/{uuid}/\${filename}"
 min_size = 1
 max_size = "5MiB"
-content_type_prefix = "image/"
+content_types = ["image/png", "image/jpeg", "image/gif", "image/webp"]
 expires = "10m"
 EOF
 cp "$data/signpost.toml" "$out/signpost.toml"

@@ -1,8 +1,8 @@
 // node:http + aws-sdk-js v3 peer of bench/http-peers.sh: `POST /api/v1/sign/avatar` and
 // `GET /healthz` on 127.0.0.1:PORT (argv[2]), one process. The same work as signpost's sign
-// route for the bench config: check the declared file, make the key
-// `users/42/<uuid>/<filename>`, and createPresignedPost for that key with a
-// content-length-range of 1 byte to 5 MiB, that Content-Type and success_action_status 201
+// route for the bench config: check the declared file (PNG, JPEG, GIF or WebP, 1 byte to
+// 5 MiB), make the key `users/42/<uuid>/<filename>`, and createPresignedPost for that key with
+// a content-length-range of 1 byte to 5 MiB, that Content-Type and success_action_status 201
 // (Fields become conditions), valid 600 s, with the fixed example credentials.
 import { randomUUID } from "node:crypto";
 import http from "node:http";
@@ -12,6 +12,7 @@ import { createPresignedPost } from "@aws-sdk/s3-presigned-post";
 const BUCKET = "signpost-bench-uploads";
 const KEY_PREFIX = "users/42/";
 const MAX_SIZE = 5 << 20;
+const TYPES = new Set(["image/png", "image/jpeg", "image/gif", "image/webp"]);
 const EXPIRES_IN = 600;
 
 const client = new S3Client({
@@ -35,8 +36,8 @@ async function sign(body) {
   const { filename, content_type: type, size } = body ?? {};
   if (typeof filename !== "string" || !filename.trim() || filename.includes("/"))
     throw new RangeError("filename is empty or has a slash");
-  if (typeof type !== "string" || !type.toLowerCase().startsWith("image/"))
-    throw new RangeError("content_type must start with image/");
+  if (typeof type !== "string" || !TYPES.has(type.trim().toLowerCase()))
+    throw new RangeError("content_type must be image/png, image/jpeg, image/gif or image/webp");
   if (!Number.isInteger(size) || size < 1 || size > MAX_SIZE)
     throw new RangeError("size must be 1 byte to 5 MiB");
   const contentType = type.trim().toLowerCase();

@@ -1,8 +1,9 @@
 """The signing half of the Python peers of bench/http-peers.sh (FastAPI and Flask), the same
-work as signpost's `POST /api/v1/sign/avatar` for the bench config: check the declared file,
-make the key `users/42/<uuid>/<filename>`, and sign a form with boto3's
-generate_presigned_post for exactly that key, a content-length-range of 1 byte to 5 MiB, that
-Content-Type and success_action_status 201, valid 600 s, with the fixed example credentials.
+work as signpost's `POST /api/v1/sign/avatar` for the bench config: check the declared file
+(PNG, JPEG, GIF or WebP, 1 byte to 5 MiB), make the key `users/42/<uuid>/<filename>`, and sign
+a form with boto3's generate_presigned_post for exactly that key, a content-length-range of
+1 byte to 5 MiB, that Content-Type and success_action_status 201, valid 600 s, with the fixed
+example credentials.
 """
 
 import uuid
@@ -16,6 +17,7 @@ REGION = "eu-west-1"
 BUCKET = "signpost-bench-uploads"
 KEY_PREFIX = "users/42/"
 MAX_SIZE = 5 << 20
+TYPES = {"image/png", "image/jpeg", "image/gif", "image/webp"}
 EXPIRES_IN = 600
 
 # One client for the process, made at start (as an app would).
@@ -41,8 +43,8 @@ def sign(body):
     size = body.get("size")
     if not isinstance(filename, str) or not filename.strip() or "/" in filename:
         raise Refused("filename is empty or has a slash")
-    if not isinstance(content_type, str) or not content_type.lower().startswith("image/"):
-        raise Refused("content_type must start with image/")
+    if not isinstance(content_type, str) or content_type.strip().lower() not in TYPES:
+        raise Refused("content_type must be image/png, image/jpeg, image/gif or image/webp")
     if not isinstance(size, int) or not 1 <= size <= MAX_SIZE:
         raise Refused("size must be 1 byte to 5 MiB")
     content_type = content_type.strip().lower()
