@@ -31,7 +31,7 @@
 # target/bench-http-venv; bench/js's and bench/companion's package-lock.json into their
 # node_modules (git-ignored). Everything it writes goes under target/ (results in
 # target/bench-peers-http/). Bounded: each wrk run is capped at SECONDS + 30 s, a server's
-# start at 60 s. About 32 × (SECONDS + WARMUP) s plus installs and the build; all servers are
+# start at 60 s. About 30 × (SECONDS + WARMUP) s plus installs and the build; all servers are
 # stopped on exit. Exits 1 if a server does not start or answer, if the forms differ, or if a
 # goal is missed (the report says which).
 #
