@@ -38,12 +38,7 @@ fn toml(s3: &S3Env, root: &str) -> String {
 [server]
 listen = "127.0.0.1:0"
 state_secret = "{STATE_SECRET}"
-[s3]
-endpoint = "{endpoint}"
-region = "{region}"
-path_style = true
-access_key_id = "{ak}"
-secret_access_key = "{sk}"
+{s3_section}
 [[profile]]
 name = "avatar"
 bucket = "{bucket}"
@@ -59,10 +54,7 @@ min_size = 1
 max_size = "64KiB"
 content_types = ["application/pdf", "application/vnd.openxmlformats-officedocument.wordprocessingml.document"]
 "#,
-        endpoint = s3.endpoint,
-        region = s3.region,
-        ak = s3.access_key,
-        sk = s3.secret_key,
+        s3_section = s3.s3_section(),
         bucket = s3.bucket_a,
     )
 }
@@ -148,21 +140,9 @@ impl Srv {
 
     /// Stores `bytes` at `key` as `content_type` directly (as any S3 client could).
     async fn plant(&self, key: &str, content_type: &str, bytes: &[u8]) {
-        let mut req = UrlRequest::new(Method::Put, &self.s3.bucket_a, key, Duration::from_secs(60));
-        req.headers.push(("content-type", content_type));
-        let url = self
-            .s3
-            .signer()
-            .presign(&req, OffsetDateTime::now_utc())
-            .unwrap();
-        let r = client()
-            .put(&url)
-            .header("content-type", content_type)
-            .body(bytes.to_vec())
-            .send()
-            .await
-            .unwrap();
-        assert!(r.status().is_success(), "{}", r.text().await.unwrap());
+        self.s3
+            .put_object(&self.s3.bucket_a, key, content_type, bytes)
+            .await;
     }
 }
 

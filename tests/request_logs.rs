@@ -5,7 +5,6 @@
 
 mod support;
 
-use signpost::server::testing::UploadState;
 use support::server::*;
 use time::OffsetDateTime;
 
@@ -32,16 +31,6 @@ content_types = ["image/png"]
 "#,
         alice = sha256_hex("alice-token"),
     )
-}
-
-fn sealed(profile: &str, user: &str, prefix: &str, e: i64) -> String {
-    UploadState {
-        p: profile.into(),
-        u: user.into(),
-        k: prefix.into(),
-        e,
-    }
-    .seal(STATE_SECRET.as_bytes())
 }
 
 /// Request logs name the route, never the path: a sealed upload state (or a key in a query)

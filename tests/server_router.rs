@@ -477,17 +477,6 @@ async fn download_links_only_for_keys_under_the_callers_prefix() {
     }
 }
 
-/// A state this server would have issued for `user` on `profile`, expiring at `e`.
-fn sealed(profile: &str, user: &str, prefix: &str, e: i64) -> String {
-    UploadState {
-        p: profile.into(),
-        u: user.into(),
-        k: prefix.into(),
-        e,
-    }
-    .seal(STATE_SECRET.as_bytes())
-}
-
 #[tokio::test]
 async fn the_uploaded_link_refuses_forged_expired_and_foreign_keys() {
     let (_, app) = oneshot_app(config(&base())).await;

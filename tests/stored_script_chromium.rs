@@ -9,7 +9,7 @@
 
 mod support;
 
-use signpost::{GetOptions, Method, UrlRequest};
+use signpost::GetOptions;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
@@ -48,23 +48,6 @@ async fn open(b: &Browser, url: &str) {
     tokio::time::sleep(Duration::from_millis(1200)).await;
 }
 
-async fn plant(s3: &S3Env, key: &str, content_type: &str, bytes: &[u8]) {
-    let mut req = UrlRequest::new(Method::Put, &s3.bucket_a, key, Duration::from_secs(60));
-    req.headers.push(("content-type", content_type));
-    let url = s3
-        .signer()
-        .presign(&req, OffsetDateTime::now_utc())
-        .unwrap();
-    let r = client()
-        .put(&url)
-        .header("content-type", content_type)
-        .body(bytes.to_vec())
-        .send()
-        .await
-        .unwrap();
-    assert!(r.status().is_success());
-}
-
 #[tokio::test]
 async fn no_link_signpost_hands_out_runs_a_stored_script() {
     let s3 = S3Env::from_env();
@@ -81,12 +64,7 @@ async fn no_link_signpost_hands_out_runs_a_stored_script() {
 [server]
 listen = "127.0.0.1:0"
 state_secret = "{STATE_SECRET}"
-[s3]
-endpoint = "{endpoint}"
-region = "{region}"
-path_style = true
-access_key_id = "{ak}"
-secret_access_key = "{sk}"
+{s3_section}
 [[profile]]
 name = "avatar"
 bucket = "{bucket}"
@@ -95,10 +73,7 @@ min_size = 1
 max_size = "64KiB"
 content_types = ["image/png", "image/jpeg", "image/gif", "image/webp"]
 "#,
-        endpoint = s3.endpoint,
-        region = s3.region,
-        ak = s3.access_key,
-        sk = s3.secret_key,
+        s3_section = s3.s3_section(),
         bucket = s3.bucket_a,
     );
     let dir = TempDir::new().unwrap();
@@ -122,7 +97,7 @@ content_types = ["image/png", "image/jpeg", "image/gif", "image/webp"]
         ),
     ];
     for (key, t, body) in &planted {
-        plant(&s3, key, t, body.as_bytes()).await;
+        s3.put_object(&s3.bucket_a, key, t, body.as_bytes()).await;
     }
 
     // The beacon works: a plain presigned GET of each shows it, and its script runs.

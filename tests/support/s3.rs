@@ -88,6 +88,39 @@ impl S3Env {
         }
     }
 
+    /// The config's `[s3]` section for this store (path-style, static keys).
+    pub fn s3_section(&self) -> String {
+        format!(
+            "[s3]\nendpoint = \"{}\"\nregion = \"{}\"\npath_style = true\naccess_key_id = \"{}\"\nsecret_access_key = \"{}\"\n",
+            self.endpoint, self.region, self.access_key, self.secret_key
+        )
+    }
+
+    /// Stores `bytes` at `bucket`/`key` as `content_type` with a presigned PUT, as any S3
+    /// client could (an object signpost did not check).
+    pub async fn put_object(&self, bucket: &str, key: &str, content_type: &str, bytes: &[u8]) {
+        let mut req =
+            signpost::UrlRequest::new(signpost::Method::Put, bucket, key, Duration::from_secs(60));
+        req.headers.push(("content-type", content_type));
+        let url = self
+            .signer()
+            .presign(&req, OffsetDateTime::now_utc())
+            .expect("presign PUT");
+        let r = client()
+            .put(&url)
+            .header("content-type", content_type)
+            .body(bytes.to_vec())
+            .send()
+            .await
+            .expect("PUT sent");
+        let status = r.status();
+        assert!(
+            status.is_success(),
+            "PUT {key}: {status} {}",
+            r.text().await.unwrap_or_default()
+        );
+    }
+
     /// True when `bucket`/`key` exists.
     pub async fn object_exists(&self, bucket: &str, key: &str) -> bool {
         self.object_bytes(bucket, key).await.is_some()

@@ -367,3 +367,15 @@ pub fn conditions(policy: &serde_json::Value) -> Vec<String> {
         .map(|c| c.to_string())
         .collect()
 }
+
+/// A state this server would have issued for `user` on `profile` under `prefix`, expiring at
+/// `e` (Unix seconds), sealed with [`STATE_SECRET`].
+pub fn sealed(profile: &str, user: &str, prefix: &str, e: i64) -> String {
+    signpost::server::testing::UploadState {
+        p: profile.into(),
+        u: user.into(),
+        k: prefix.into(),
+        e,
+    }
+    .seal(STATE_SECRET.as_bytes())
+}
