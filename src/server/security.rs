@@ -18,8 +18,7 @@ use tower_http::cors::{AllowOrigin, CorsLayer};
 use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::set_header::SetResponseHeaderLayer;
 use tower_http::timeout::TimeoutLayer;
-use tower_http::trace::{DefaultOnResponse, TraceLayer};
-use tracing::Level;
+use tower_http::trace::TraceLayer;
 
 /// The origin (`scheme://host[:port]`) of a URL, or the URL itself when it has none.
 pub fn origin(url: &str) -> String {
@@ -271,17 +270,27 @@ pub fn apply(router: Router<Arc<AppState>>, state: &Arc<AppState>) -> Router<Arc
             TraceLayer::new_for_http()
                 .make_span_with(route_span)
                 .on_request(())
-                .on_response(DefaultOnResponse::new().level(Level::DEBUG)),
+                .on_response(
+                    |resp: &http::Response<_>, latency: std::time::Duration, _: &tracing::Span| {
+                        tracing::debug!(
+                            target: "signpost::access",
+                            status = resp.status().as_u16(),
+                            latency_us = u64::try_from(latency.as_micros()).unwrap_or(u64::MAX),
+                            "request"
+                        );
+                    },
+                ),
         )
 }
 
 /// A request's span names its route (`/uploaded/{state}`), never its path or query, so
 /// sealed states, keys and tokens in URLs stay out of the logs. Routine requests log at
-/// debug; refusals and failures are logged by [`log_errors`].
+/// debug, as the access log (`RUST_LOG=info,signpost::access=debug`); refusals and failures
+/// are logged by [`log_errors`].
 fn route_span<B>(req: &Request<B>) -> tracing::Span {
     let route = req
         .extensions()
         .get::<axum::extract::MatchedPath>()
         .map_or("(no route)", |m| m.as_str());
-    tracing::debug_span!("request", method = %req.method(), route)
+    tracing::debug_span!(target: "signpost::access", "request", method = %req.method(), route)
 }
