@@ -55,6 +55,18 @@ async fn call(
         .map_err(|e| S3Error::Unavailable(e.without_url().to_string()))
 }
 
+/// Sends `call` and reads the answer's status and body.
+async fn send_for_text(
+    http: &S3Http,
+    call: reqwest::RequestBuilder,
+    now: OffsetDateTime,
+) -> Result<(reqwest::StatusCode, String), S3Error> {
+    let unavailable = |e: reqwest::Error| S3Error::Unavailable(e.without_url().to_string());
+    let resp = http.send(call, now).await.map_err(unavailable)?;
+    let status = resp.status();
+    Ok((status, resp.text().await.map_err(unavailable)?))
+}
+
 /// HEADs `bucket` for the answer's `Date` only (see [`S3Http::observe`]); any status will do.
 pub async fn probe(http: &S3Http, signer: &Signer, now: OffsetDateTime, bucket: &str) {
     let _ = call(http, signer, now, Method::Head, bucket, "").await;
@@ -174,15 +186,7 @@ pub async fn delete_dotted(
         .header("content-md5", &md5)
         .header(reqwest::header::CONTENT_TYPE, "application/xml")
         .body(body);
-    let resp = http
-        .send(call, now)
-        .await
-        .map_err(|e| S3Error::Unavailable(e.without_url().to_string()))?;
-    let status = resp.status();
-    let text = resp
-        .text()
-        .await
-        .map_err(|e| S3Error::Unavailable(e.without_url().to_string()))?;
+    let (status, text) = send_for_text(http, call, now).await?;
     // A quiet multi-object delete lists only the keys it could not delete.
     if !status.is_success() || text.contains("<Error>") {
         let code = tag(&text, "Code").unwrap_or_default();
@@ -288,15 +292,7 @@ pub async fn list_objects(
     let url = signer
         .presign(&req, now)
         .map_err(|e| S3Error::Unavailable(e.to_string()))?;
-    let resp = http
-        .send(http.request(reqwest::Method::GET, &url), now)
-        .await
-        .map_err(|e| S3Error::Unavailable(e.without_url().to_string()))?;
-    let status = resp.status();
-    let body = resp
-        .text()
-        .await
-        .map_err(|e| S3Error::Unavailable(e.without_url().to_string()))?;
+    let (status, body) = send_for_text(http, http.request(reqwest::Method::GET, &url), now).await?;
     if !status.is_success() {
         let (code, _) = explain(&body);
         return Err(S3Error::Unavailable(format!(
