@@ -24,8 +24,8 @@ pub fn router() -> Router<Arc<AppState>> {
     Router::new()
         .route("/login", get(login))
         .route("/auth/callback", get(callback))
-        .route("/logout", get(confirm_logout).post(logout))
-        .route("/signed-out", get(signed_out))
+        .route("/logout", get(sign_out_page).post(logout))
+        .route("/signed-out", get(sign_out_page))
 }
 
 /// The login cookie is sent back only to the callback.
@@ -179,8 +179,9 @@ struct SignOutPage<'a> {
     signed_out: bool,
 }
 
-/// `GET /logout`: a page with the sign-out button (signing out takes a POST).
-async fn confirm_logout(
+/// `GET /logout`: a page with the sign-out button (signing out takes a POST); also
+/// `GET /signed-out`, where the provider sends people back, which then says they are out.
+async fn sign_out_page(
     State(state): State<Arc<AppState>>,
     headers: HeaderMap,
 ) -> Result<Html<String>, PageError> {
@@ -206,20 +207,6 @@ async fn logout(State(state): State<Arc<AppState>>) -> Result<Response, PageErro
             state.secure_cookies(),
         )],
     ))
-}
-
-/// `GET /signed-out`.
-async fn signed_out(
-    State(state): State<Arc<AppState>>,
-    headers: HeaderMap,
-) -> Result<Html<String>, PageError> {
-    provider(&state)?;
-    let caller = state.auth.session_caller(&headers, state.now());
-    let nav = Nav::new(&state, caller.as_ref());
-    render(&SignOutPage {
-        nav: &nav,
-        signed_out: caller.is_none(),
-    })
 }
 
 fn render(t: &impl Template) -> Result<Html<String>, PageError> {
