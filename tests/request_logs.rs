@@ -14,14 +14,7 @@ fn tokens_config() -> String {
 [server]
 state_secret = "{STATE_SECRET}"
 
-[auth]
-mode = "tokens"
-
-[[auth.tokens]]
-sha256 = "{alice}"
-user = "alice"
-roles = ["tier1"]
-
+{auth}
 [[profile]]
 name = "avatar"
 bucket = "pics"
@@ -29,7 +22,7 @@ key = "avatars/{{user}}/{{uuid}}/${{filename}}"
 max_size = "5MiB"
 content_types = ["image/png"]
 "#,
-        alice = sha256_hex("alice-token"),
+        auth = tokens_auth(None, &[("alice-token", "alice", &["tier1"])]),
     )
 }
 

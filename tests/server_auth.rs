@@ -53,15 +53,7 @@ roles = ["tier2"]
 fn tokens_config() -> String {
     format!(
         r#"
-[auth]
-mode = "tokens"
-cookie = "{COOKIE}"
-
-[[auth.tokens]]
-sha256 = "{}"
-user = "carol"
-roles = ["tier1"]
-
+{auth}
 [[profile]]
 name = "avatar"
 bucket = "pics"
@@ -69,7 +61,10 @@ key = "avatars/{{user}}/{{uuid}}/${{filename}}"
 max_size = "5MiB"
 content_types = ["image/png", "image/jpeg", "image/gif", "image/webp"]
 "#,
-        sha256_hex("carol-static-token-1"),
+        auth = tokens_auth(
+            Some(COOKIE),
+            &[("carol-static-token-1", "carol", &["tier1"])]
+        ),
     )
 }
 

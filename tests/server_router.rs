@@ -66,19 +66,7 @@ fn with_tokens(extra_server: &str) -> String {
 state_secret = "{STATE_SECRET}"
 {extra_server}
 
-[auth]
-mode = "tokens"
-
-[[auth.tokens]]
-sha256 = "{alice}"
-user = "alice"
-roles = ["tier1"]
-
-[[auth.tokens]]
-sha256 = "{bob}"
-user = "bob"
-roles = ["tier2"]
-
+{auth}
 [[profile]]
 name = "avatar"
 title = "Avatar"
@@ -95,8 +83,13 @@ key = "vault/{{user}}/{{uuid}}/${{filename}}"
 max_size = "5MiB"
 roles = ["tier2"]
 "#,
-        alice = sha256_hex("alice-token"),
-        bob = sha256_hex("bob-token"),
+        auth = tokens_auth(
+            None,
+            &[
+                ("alice-token", "alice", &["tier1"]),
+                ("bob-token", "bob", &["tier2"])
+            ],
+        ),
     )
 }
 

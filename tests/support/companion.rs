@@ -3,7 +3,7 @@
 
 use signpost::server::testing::UploadToken;
 
-use super::server::{sha256_hex, STATE_SECRET};
+use super::server::{tokens_auth, STATE_SECRET};
 
 pub const MIB: u64 = 1024 * 1024;
 
@@ -15,19 +15,7 @@ pub fn conf(extra_server: &str) -> String {
 state_secret = "{STATE_SECRET}"
 {extra_server}
 
-[auth]
-mode = "tokens"
-
-[[auth.tokens]]
-sha256 = "{alice}"
-user = "alice"
-roles = ["tier1"]
-
-[[auth.tokens]]
-sha256 = "{bob}"
-user = "bob"
-roles = ["tier1"]
-
+{auth}
 [[profile]]
 name = "video"
 title = "Video"
@@ -54,8 +42,13 @@ key = "vault/{{user}}/{{uuid}}/${{filename}}"
 max_size = "5MiB"
 roles = ["tier2"]
 "#,
-        alice = sha256_hex("alice-token"),
-        bob = sha256_hex("bob-token"),
+        auth = tokens_auth(
+            None,
+            &[
+                ("alice-token", "alice", &["tier1"]),
+                ("bob-token", "bob", &["tier1"])
+            ],
+        ),
     )
 }
 

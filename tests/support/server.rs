@@ -45,6 +45,22 @@ pub fn sha256_hex(token: &str) -> String {
     hex::encode(sha2::Sha256::digest(token.as_bytes()))
 }
 
+/// An `[auth]` section of static tokens: `(token, user, roles)` each, stored as SHA-256, and
+/// the cookie that may carry a token, when given.
+pub fn tokens_auth(cookie: Option<&str>, tokens: &[(&str, &str, &[&str])]) -> String {
+    let mut s = String::from("[auth]\nmode = \"tokens\"\n");
+    if let Some(c) = cookie {
+        s += &format!("cookie = \"{c}\"\n");
+    }
+    for (token, user, roles) in tokens {
+        s += &format!(
+            "\n[[auth.tokens]]\nsha256 = \"{}\"\nuser = \"{user}\"\nroles = {roles:?}\n",
+            sha256_hex(token)
+        );
+    }
+    s
+}
+
 /// An HS256 JWT for `sub` with `roles`, expiring `exp_in_secs` from now (negative: expired).
 pub fn jwt_with(secret: &str, sub: &str, roles: &[&str], exp_in_secs: i64) -> String {
     let now = OffsetDateTime::now_utc().unix_timestamp();

@@ -10,6 +10,7 @@ use super::browser::Browser;
 use super::http::client;
 use super::node::uppy_bundle;
 use super::s3::{unique_prefix, S3Env};
+use super::server::tokens_auth;
 use signpost::server::config::Config;
 use signpost::server::s3::{list_objects, ListQuery, S3Http};
 use signpost::server::{start, Running};
@@ -20,28 +21,12 @@ use time::OffsetDateTime;
 pub const MIB: u64 = 1024 * 1024;
 pub const STATE_SECRET: &str = "uppy-test-state-secret-0123456789abcdef";
 
-fn sha256_hex(t: &str) -> String {
-    use sha2::Digest as _;
-    hex::encode(sha2::Sha256::digest(t.as_bytes()))
-}
-
 /// Auth by token (header or cookie), and two profiles under `prefix`: `video` (any
 /// application/octet-stream or text/plain up to 20 MiB) and `small` (up to 12 MiB).
 fn rest(bucket: &str, prefix: &str) -> String {
     format!(
         r#"
-[auth]
-mode = "tokens"
-cookie = "signpost_token"
-
-[[auth.tokens]]
-sha256 = "{alice}"
-user = "alice"
-
-[[auth.tokens]]
-sha256 = "{bob}"
-user = "bob"
-
+{auth}
 [[profile]]
 name = "video"
 bucket = "{bucket}"
@@ -57,8 +42,10 @@ key = "{prefix}small/{{user}}/{{uuid}}/${{filename}}"
 max_size = "12MiB"
 content_types = ["application/octet-stream", "text/plain"]
 "#,
-        alice = sha256_hex("alice-token"),
-        bob = sha256_hex("bob-token"),
+        auth = tokens_auth(
+            Some("signpost_token"),
+            &[("alice-token", "alice", &[]), ("bob-token", "bob", &[])],
+        ),
     )
 }
 
