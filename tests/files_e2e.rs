@@ -7,8 +7,6 @@
 mod support;
 
 use signpost::server::Running;
-use signpost::{Method, UrlRequest};
-use std::time::Duration;
 use support::browser::{Browser, Driver, Js};
 use support::http::{client, fetch_bytes};
 use support::s3::{unique_prefix, S3Env};
@@ -33,22 +31,14 @@ impl Shared {
 [server]
 listen = "127.0.0.1:0"
 state_secret = "{STATE_SECRET}"
-[s3]
-endpoint = "{endpoint}"
-region = "{region}"
-access_key_id = "{ak}"
-secret_access_key = "{sk}"
-[[access]]
+{s3_section}[[access]]
 name = "Shared reports"
 bucket = "{bucket}"
 prefix = "{root}shared/"
 allow = ["get", "list", "delete"]
 max_expires = "3d"
 "#,
-            endpoint = s3.endpoint,
-            region = s3.region,
-            ak = s3.access_key,
-            sk = s3.secret_key,
+            s3_section = s3.s3_section(),
             bucket = s3.bucket_a,
         );
         let data = TempDir::new().unwrap();
@@ -64,21 +54,8 @@ max_expires = "3d"
     }
 
     async fn put(&self, key: &str, bytes: &[u8]) {
-        let url = self
-            .s3
-            .signer()
-            .presign(
-                &UrlRequest::new(Method::Put, &self.s3.bucket_a, key, Duration::from_secs(60)),
-                OffsetDateTime::now_utc(),
-            )
-            .unwrap();
-        let r = client()
-            .put(&url)
-            .body(bytes.to_vec())
-            .send()
-            .await
-            .unwrap();
-        assert!(r.status().is_success());
+        let t = "application/octet-stream";
+        self.s3.put_object(&self.s3.bucket_a, key, t, bytes).await;
     }
 
     fn folder_url(&self) -> String {

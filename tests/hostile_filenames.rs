@@ -337,13 +337,7 @@ async fn ceph_server() -> (signpost::server::Running, S3Env, TempDir) {
 listen = "127.0.0.1:0"
 state_secret = "{STATE_SECRET}"
 
-[s3]
-endpoint = "{endpoint}"
-region = "{region}"
-path_style = true
-access_key_id = "{ak}"
-secret_access_key = "{sk}"
-
+{s3_section}
 [[profile]]
 name = "avatar"
 title = "{title}"
@@ -353,10 +347,7 @@ min_size = 1
 max_size = "64KiB"
 content_types = ["image/png", "image/jpeg", "image/gif", "image/webp"]
 "#,
-        endpoint = s3.endpoint,
-        region = s3.region,
-        ak = s3.access_key,
-        sk = s3.secret_key,
+        s3_section = s3.s3_section(),
         bucket = s3.bucket_a,
         title = EVIL_TITLE.replace('"', "\\\""),
     );

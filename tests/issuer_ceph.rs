@@ -9,8 +9,6 @@ mod support;
 
 use serde_json::{json, Value};
 use signpost::server::Running;
-use signpost::{Method, UrlRequest};
-use std::time::Duration;
 use support::http::*;
 use support::s3::{unique_prefix, S3Env};
 use support::server::*;
@@ -36,12 +34,7 @@ impl Issuer {
 listen = "127.0.0.1:0"
 state_secret = "{STATE_SECRET}"
 
-[s3]
-endpoint = "{endpoint}"
-region = "{region}"
-access_key_id = "{ak}"
-secret_access_key = "{sk}"
-
+{s3_section}
 [auth]
 mode = "jwt"
 [auth.jwt]
@@ -68,10 +61,7 @@ expires = "1h"
 max_expires = "1d"
 {extra_rules}
 "#,
-            endpoint = s3.endpoint,
-            region = s3.region,
-            ak = s3.access_key,
-            sk = s3.secret_key,
+            s3_section = s3.s3_section(),
             bucket = s3.bucket_a,
             extra_rules = extra_rules
                 .replace("{root}", &root)
@@ -91,25 +81,8 @@ max_expires = "1d"
 
     /// The administrator's PUT, straight to S3.
     async fn admin_put(&self, key: &str, bytes: &[u8]) {
-        let url = self
-            .s3
-            .signer()
-            .presign(
-                &UrlRequest::new(Method::Put, &self.s3.bucket_a, key, Duration::from_secs(60)),
-                OffsetDateTime::now_utc(),
-            )
-            .expect("presign PUT");
-        let r = client()
-            .put(&url)
-            .body(bytes.to_vec())
-            .send()
-            .await
-            .expect("PUT sent");
-        assert!(
-            r.status().is_success(),
-            "admin PUT {key}: {}",
-            r.text().await.unwrap_or_default()
-        );
+        let t = "application/octet-stream";
+        self.s3.put_object(&self.s3.bucket_a, key, t, bytes).await;
     }
 
     async fn stored(&self, key: &str) -> Option<Vec<u8>> {

@@ -40,13 +40,7 @@ impl Server {
 listen = "127.0.0.1:0"
 state_secret = "{STATE_SECRET}"
 
-[s3]
-endpoint = "{endpoint}"
-region = "{region}"
-path_style = true
-access_key_id = "{ak}"
-secret_access_key = "{sk}"
-
+{s3_section}
 [auth]
 mode = "jwt"
 cookie = "{COOKIE}"
@@ -74,10 +68,7 @@ max_size = "1MiB"
 content_types = ["application/pdf", "{DOCX}"]
 multiple = true
 "#,
-            endpoint = s3.endpoint,
-            region = s3.region,
-            ak = s3.access_key,
-            sk = s3.secret_key,
+            s3_section = s3.s3_section(),
             bucket_a = s3.bucket_a,
             bucket_b = s3.bucket_b,
         );

@@ -54,13 +54,7 @@ impl Site {
 listen = "127.0.0.1:{port}"
 state_secret = "{STATE_SECRET}"
 
-[s3]
-endpoint = "{endpoint}"
-region = "{region}"
-path_style = true
-access_key_id = "{ak}"
-secret_access_key = "{sk}"
-
+{s3_section}
 [auth]
 mode = "oidc"
 roles_claim = "groups"
@@ -91,10 +85,7 @@ content_types = ["application/pdf"]
 roles = ["tier2"]
 multiple = true
 "#,
-            endpoint = s3.endpoint,
-            region = s3.region,
-            ak = s3.access_key,
-            sk = s3.secret_key,
+            s3_section = s3.s3_section(),
             issuer = op.issuer,
             bucket = s3.bucket_a,
         );
