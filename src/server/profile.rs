@@ -253,8 +253,8 @@ impl Profile {
                 format_size(self.min_size)
             )));
         }
-        parse_exact(content_type).map_err(Mismatch)?;
-        if !self.allows_type(content_type) {
+        let t = parse_exact(content_type).map_err(Mismatch)?;
+        if !self.content_types.is_empty() && !self.content_types.contains(&t) {
             return Err(Mismatch(format!(
                 "files of type `{content_type}` are not accepted here; allowed: {}",
                 self.types_in_words()
